@@ -1,0 +1,1 @@
+"""fuse room (see docs/DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""io room (see docs/DESIGN.md)."""

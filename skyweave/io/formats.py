@@ -1,0 +1,532 @@
+"""Readers, validators and writers for the interchange formats of docs/formats.md.
+
+Everything here sits at a trust boundary: each record is checked once, and a bad record raises
+(or, in the streaming readers, reports) a :class:`FormatError` that names the file, the line,
+the field, what was expected and what came, while the good records around it are kept.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+try:  # orjson parses a line about twice as fast; plain json is the fallback.
+    import orjson
+
+    def _loads(text):
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            # json accepts NaN and Infinity, so such a line reaches validation and gets the
+            # precise message ("expected a finite number, got nan") instead of "not JSON"
+            return json.loads(text)
+
+except ImportError:  # pragma: no cover - orjson is a declared dependency
+    _loads = json.loads
+
+_JSONError: tuple[type[Exception], ...] = (json.JSONDecodeError, ValueError)
+
+from skyweave.geo import LocalFrame
+
+SENSOR_KINDS = ("radar", "cartesian", "adsb", "ir")
+NATION_RE = re.compile(r"^[A-Z]{3}$")
+ICAO24_RE = re.compile(r"^[0-9a-f]{6}$")
+
+
+class FormatError(ValueError):
+    """A record that breaks the contract: names the file, line, field, expectation and value."""
+
+    def __init__(self, path: str | Path | None, line: int | None, field: str | None, expected: str, got: Any = None):
+        self.path = str(path) if path is not None else None
+        self.line = line
+        self.field = field
+        self.expected = expected
+        self.got = got
+        where = self.path or "<input>"
+        if line is not None:
+            where += f":{line}"
+        what = f"field '{field}'" if field else "record"
+        got_s = "" if got is None else f", got {_short(got)}"
+        super().__init__(f"{where}: {what}: expected {expected}{got_s}")
+
+
+def _short(v: Any, n: int = 60) -> str:
+    s = repr(v)
+    return s if len(s) <= n else s[: n - 3] + "..."
+
+
+# --------------------------------------------------------------------------- field checks
+
+
+def _num(rec: dict, key: str, path, line, *, required=True, lo=None, hi=None, lo_open=False, default=None):
+    if key not in rec or rec[key] is None:
+        if required:
+            raise FormatError(path, line, key, "a number", "nothing")
+        return default
+    v = rec[key]
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise FormatError(path, line, key, "a number", v)
+    v = float(v)
+    if not math.isfinite(v):
+        raise FormatError(path, line, key, "a finite number", v)
+    if lo is not None and (v < lo or (lo_open and v == lo)):
+        raise FormatError(path, line, key, f"a number {'>' if lo_open else '>='} {lo}", v)
+    if hi is not None and v > hi:
+        raise FormatError(path, line, key, f"a number <= {hi}", v)
+    return v
+
+
+def _str(rec: dict, key: str, path, line, *, required=True, pattern: re.Pattern | None = None, what="a string"):
+    if key not in rec or rec[key] is None:
+        if required:
+            raise FormatError(path, line, key, what, "nothing")
+        return None
+    v = rec[key]
+    if not isinstance(v, str) or not v:
+        raise FormatError(path, line, key, what, v)
+    if pattern is not None and not pattern.match(v):
+        raise FormatError(path, line, key, what, v)
+    return v
+
+
+def _nations(rec: dict, key: str, path, line) -> tuple[str, ...] | None:
+    if key not in rec:
+        return None
+    v = rec[key]
+    if not isinstance(v, list) or not all(isinstance(n, str) and NATION_RE.match(n) for n in v):
+        raise FormatError(path, line, key, "a list of ISO 3166-1 alpha-3 nation codes", v)
+    return tuple(v)
+
+
+def parse_epoch(s: Any, path=None, line=None, field_name="epoch") -> datetime:
+    """ISO 8601 UTC instant ('2024-04-10T00:00:00Z') to an aware datetime."""
+    if not isinstance(s, str):
+        raise FormatError(path, line, field_name, "an ISO 8601 UTC instant such as 2024-04-10T00:00:00Z", s)
+    try:
+        dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
+    except ValueError:
+        raise FormatError(path, line, field_name, "an ISO 8601 UTC instant such as 2024-04-10T00:00:00Z", s) from None
+    if dt.tzinfo is None or dt.utcoffset().total_seconds() != 0:
+        raise FormatError(path, line, field_name, "a UTC instant (ending in Z or +00:00)", s)
+    return dt
+
+
+# --------------------------------------------------------------------------- sensors.json
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Geodetic origin of the scenario's ENU frame (degrees, degrees, metres)."""
+
+    lat: float
+    lon: float
+    alt: float = 0.0
+
+    def frame(self) -> LocalFrame:
+        return LocalFrame(self.lat, self.lon, self.alt)
+
+
+@dataclass(frozen=True)
+class SensorSpec:
+    """One sensor of sensors.json. Position in scenario ENU metres (``z`` 0 in 2-D).
+
+    Noise figures are one standard deviation in the units their names carry. ``extra`` keeps every
+    field this class does not name, so richer files pass through unchanged.
+    """
+
+    id: str
+    nation: str
+    kind: str
+    x: float
+    y: float
+    z: float
+    releasable_to: tuple[str, ...]
+    pd: float | None = None
+    clutter_per_scan: float | None = None
+    period_s: float | None = None
+    max_range_m: float | None = None
+    sigma_range_m: float | None = None
+    sigma_bearing_deg: float | None = None
+    sigma_elevation_deg: float | None = None
+    sigma_range_rate_mps: float | None = None
+    sigma_m: float | None = None
+    moving: bool = False
+    lat: float | None = None
+    lon: float | None = None
+    alt: float | None = None
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def position(self) -> np.ndarray:
+        return np.array([self.x, self.y, self.z])
+
+    @property
+    def measures_elevation(self) -> bool:
+        return self.sigma_elevation_deg is not None
+
+    @property
+    def measures_range_rate(self) -> bool:
+        return self.sigma_range_rate_mps is not None
+
+    def to_json(self, dims: int = 3) -> dict:
+        d: dict[str, Any] = {"id": self.id, "nation": self.nation, "kind": self.kind}
+        if self.lat is not None:
+            d.update(lat=self.lat, lon=self.lon, alt=self.alt)
+        if self.kind != "ir":  # a space-based infrared sensor has no position on the scenario frame
+            d.update(x=self.x, y=self.y)
+            if dims == 3:
+                d["z"] = self.z
+        for k in (
+            "sigma_range_m", "sigma_bearing_deg", "sigma_elevation_deg", "sigma_range_rate_mps", "sigma_m",
+            "pd", "clutter_per_scan", "period_s", "max_range_m",
+        ):
+            v = getattr(self, k)
+            if v is not None:
+                d[k] = v
+        if self.moving:
+            d["moving"] = True
+        d["releasable_to"] = list(self.releasable_to)
+        d.update(self.extra)
+        return d
+
+
+@dataclass(frozen=True)
+class SensorSet:
+    """The content of a sensors.json: epoch, optional origin, the sensors and the dimension."""
+
+    epoch: datetime
+    origin: Origin | None
+    sensors: tuple[SensorSpec, ...]
+    dims: int = 3
+
+    def by_id(self) -> dict[str, SensorSpec]:
+        return {s.id: s for s in self.sensors}
+
+    def to_json(self) -> dict:
+        d: dict[str, Any] = {"epoch": self.epoch.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        if self.origin is not None:
+            d["origin"] = {"lat": self.origin.lat, "lon": self.origin.lon, "alt": self.origin.alt}
+        d["dims"] = self.dims
+        d["sensors"] = [s.to_json(self.dims) for s in self.sensors]
+        return d
+
+
+_SENSOR_NUMS = {
+    # name: (lo, lo_open)
+    "pd": (0.0, False),
+    "clutter_per_scan": (0.0, False),
+    "period_s": (0.0, True),
+    "max_range_m": (0.0, True),
+    "sigma_range_m": (0.0, True),
+    "sigma_bearing_deg": (0.0, True),
+    "sigma_elevation_deg": (0.0, True),
+    "sigma_range_rate_mps": (0.0, True),
+    "sigma_m": (0.0, True),
+}
+
+
+def parse_sensor(d: Any, origin: Origin | None, path=None, where: str = "sensors[0]") -> SensorSpec:
+    """Validate one sensor object of sensors.json (``where`` names it in errors)."""
+    if not isinstance(d, dict):
+        raise FormatError(path, None, where, "a JSON object", d)
+
+    def fld(k):
+        return f"{where}.{k}"
+
+    def num(k, **kw):
+        try:
+            return _num(d, k, path, None, **kw)
+        except FormatError as e:
+            raise FormatError(path, None, fld(k), e.expected, e.got) from None
+
+    sid = d.get("id")
+    if not isinstance(sid, str) or not sid:
+        raise FormatError(path, None, fld("id"), "a non-empty string", sid)
+    nation = d.get("nation")
+    if not isinstance(nation, str) or not NATION_RE.match(nation):
+        raise FormatError(path, None, fld("nation"), "an ISO 3166-1 alpha-3 code such as JPN", nation)
+    kind = d.get("kind")
+    if kind not in SENSOR_KINDS:
+        raise FormatError(path, None, fld("kind"), f"one of {', '.join(SENSOR_KINDS)}", kind)
+    lat = lon = alt = None
+    if "x" in d or "y" in d:
+        x, y = num("x"), num("y")
+        z = num("z", required=False, default=0.0)
+        if "lat" in d:
+            lat, lon, alt = num("lat", lo=-90, hi=90), num("lon", lo=-180, hi=180), num("alt", required=False, default=0.0)
+    elif "lat" in d:
+        if origin is None:
+            raise FormatError(path, None, "origin", "an origin {lat, lon, alt} since sensor positions are geodetic", None)
+        lat, lon = num("lat", lo=-90, hi=90), num("lon", lo=-180, hi=180)
+        alt = num("alt", required=False, default=0.0)
+        x, y, z = (float(v) for v in origin.frame().from_geodetic(lat, lon, alt))
+    elif d.get("moving") or kind == "ir":  # a moving platform reports its position per detection; IR is in space
+        x = y = z = 0.0
+    else:
+        raise FormatError(path, None, fld("x"), "a position: x, y (and z) or lat, lon (and alt)", None)
+    rel = d.get("releasable_to", [nation])
+    if not isinstance(rel, list) or not all(isinstance(n, str) and NATION_RE.match(n) for n in rel):
+        raise FormatError(path, None, fld("releasable_to"), "a list of ISO 3166-1 alpha-3 nation codes", rel)
+    kw = {}
+    for k, (lo, lo_open) in _SENSOR_NUMS.items():
+        kw[k] = num(k, required=False, lo=lo, lo_open=lo_open)
+    if kw["pd"] is not None and kw["pd"] > 1.0:
+        raise FormatError(path, None, fld("pd"), "a probability in [0, 1]", kw["pd"])
+    if kind == "radar":
+        for k in ("sigma_range_m", "sigma_bearing_deg"):
+            if kw[k] is None:
+                raise FormatError(path, None, fld(k), "a positive number (radars need it)", None)
+    moving = d.get("moving", False)
+    if not isinstance(moving, bool):
+        raise FormatError(path, None, fld("moving"), "true or false", moving)
+    known = {"id", "nation", "kind", "x", "y", "z", "lat", "lon", "alt", "releasable_to", "moving", *_SENSOR_NUMS}
+    extra = {k: v for k, v in d.items() if k not in known}
+    return SensorSpec(
+        id=sid, nation=nation, kind=kind, x=x, y=y, z=z, releasable_to=tuple(rel), moving=moving,
+        lat=lat, lon=lon, alt=alt, extra=extra, **kw,
+    )
+
+
+def load_sensors(path: str | Path) -> SensorSet:
+    """Read and validate sensors.json."""
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise FormatError(path, e.lineno, None, "valid JSON", e.msg) from None
+    except OSError as e:
+        raise FormatError(path, None, None, "a readable file", e.strerror) from None
+    if not isinstance(raw, dict):
+        raise FormatError(path, None, None, "a JSON object with epoch and sensors", type(raw).__name__)
+    epoch = parse_epoch(raw.get("epoch"), path)
+    origin = None
+    if "origin" in raw:
+        o = raw["origin"]
+        if not isinstance(o, dict):
+            raise FormatError(path, None, "origin", "an object {lat, lon, alt}", o)
+        origin = Origin(
+            _num(o, "lat", path, None, lo=-90, hi=90), _num(o, "lon", path, None, lo=-180, hi=180),
+            _num(o, "alt", path, None, required=False, default=0.0),
+        )
+    sensors = raw.get("sensors")
+    if not isinstance(sensors, list) or not sensors:
+        raise FormatError(path, None, "sensors", "a non-empty list of sensor objects", sensors)
+    specs = tuple(parse_sensor(s, origin, path, f"sensors[{i}]") for i, s in enumerate(sensors))
+    ids = [s.id for s in specs]
+    dup = {i for i in ids if ids.count(i) > 1}
+    if dup:
+        raise FormatError(path, None, "sensors", "unique sensor ids", sorted(dup))
+    dims = raw.get("dims")
+    if dims is None:
+        dims = 3 if (origin is not None or any("z" in s for s in sensors)) else 2
+    if dims not in (2, 3):
+        raise FormatError(path, None, "dims", "2 or 3", dims)
+    return SensorSet(epoch=epoch, origin=origin, sensors=specs, dims=int(dims))
+
+
+def write_sensors(path: str | Path, sensors: SensorSet) -> None:
+    Path(path).write_text(json.dumps(sensors.to_json(), indent=2) + "\n")
+
+
+# --------------------------------------------------------------------------- detections.jsonl
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """One validated detection line. ``values`` holds the kind's measured fields by name."""
+
+    t: float
+    sensor: str
+    kind: str
+    values: dict
+    line: int
+    sensor_pos: tuple[float, float, float] | None = None
+    raw: dict | None = None
+
+
+def _detection_values(rec: dict, spec: SensorSpec, path, line, dims: int) -> dict:
+    kind = spec.kind
+    if kind == "radar":
+        v = {
+            "range_m": _num(rec, "range_m", path, line, lo=0.0),
+            "bearing_deg": _num(rec, "bearing_deg", path, line, lo=0.0, hi=360.0),
+        }
+        if "elevation_deg" in rec or (spec.measures_elevation and dims == 3):
+            v["elevation_deg"] = _num(rec, "elevation_deg", path, line, lo=-90.0, hi=90.0)
+        if "range_rate_mps" in rec:
+            v["range_rate_mps"] = _num(rec, "range_rate_mps", path, line)
+        return v
+    if kind == "cartesian":
+        v = {"x": _num(rec, "x", path, line), "y": _num(rec, "y", path, line)}
+        if dims == 3 or "z" in rec:
+            v["z"] = _num(rec, "z", path, line, required=dims == 3)
+        s = _num(rec, "sigma_m", path, line, required=False, lo=0.0, lo_open=True)
+        if s is not None:
+            v["sigma_m"] = s
+        return v
+    if kind == "adsb":
+        return {
+            "icao24": _str(rec, "icao24", path, line, pattern=ICAO24_RE, what="a 24-bit ICAO address as 6 lower-case hex digits"),
+            "lat": _num(rec, "lat", path, line, lo=-90.0, hi=90.0),
+            "lon": _num(rec, "lon", path, line, lo=-180.0, hi=180.0),
+            "alt": _num(rec, "alt", path, line),
+        }
+    # ir: ground-projected position of the boost plume
+    v = {
+        "lat": _num(rec, "lat", path, line, lo=-90.0, hi=90.0),
+        "lon": _num(rec, "lon", path, line, lo=-180.0, hi=180.0),
+    }
+    s = _num(rec, "sigma_m", path, line, required=False, lo=0.0, lo_open=True)
+    if s is not None:
+        v["sigma_m"] = s
+    return v
+
+
+def _sensor_position(rec: dict, spec: SensorSpec, origin: Origin | None, path, line):
+    if not spec.moving:
+        return None
+    if "sensor_x" in rec:
+        return (
+            _num(rec, "sensor_x", path, line), _num(rec, "sensor_y", path, line),
+            _num(rec, "sensor_z", path, line, required=False, default=0.0),
+        )
+    if "sensor_lat" in rec:
+        if origin is None:
+            raise FormatError(path, line, "sensor_lat", "sensor_x/sensor_y (no origin is set for geodetic positions)", rec["sensor_lat"])
+        lat = _num(rec, "sensor_lat", path, line, lo=-90, hi=90)
+        lon = _num(rec, "sensor_lon", path, line, lo=-180, hi=180)
+        alt = _num(rec, "sensor_alt", path, line, required=False, default=0.0)
+        return tuple(float(v) for v in origin.frame().from_geodetic(lat, lon, alt))
+    raise FormatError(path, line, "sensor_x", f"the platform position of moving sensor {spec.id} (sensor_x/y/z or sensor_lat/lon/alt)", None)
+
+
+class DetectionReader:
+    """Stream-validate detections.jsonl, yielding :class:`Detection` and collecting errors.
+
+    Errors do not stop the stream: each bad line is recorded in ``errors`` (a list of
+    :class:`FormatError`) and skipped, so the good lines around it are all delivered. A sensor's
+    time going backwards is an error for that line only (lines must be non-decreasing per sensor).
+    """
+
+    def __init__(self, path: str | Path, sensors: SensorSet, *, keep_raw: bool = False, lines: Iterable[str] | None = None):
+        self.path = Path(path)
+        self.sensors = sensors
+        self.keep_raw = keep_raw
+        self._lines = lines
+        self.errors: list[FormatError] = []
+        self.count = 0
+
+    def __iter__(self) -> Iterator[Detection]:
+        specs = self.sensors.by_id()
+        origin = self.sensors.origin
+        dims = self.sensors.dims
+        last_t: dict[str, float] = {}
+        path = self.path
+        src = self._lines if self._lines is not None else open(path, "rb")
+        try:
+            for lineno, text in enumerate(src, 1):
+                if not text.strip():
+                    continue
+                try:
+                    try:
+                        rec = _loads(text)
+                    except _JSONError as e:
+                        raise FormatError(path, lineno, None, "one JSON object per line", str(e)[:60]) from None
+                    if not isinstance(rec, dict):
+                        raise FormatError(path, lineno, None, "a JSON object", rec)
+                    t = _num(rec, "t", path, lineno)
+                    sid = rec.get("sensor")
+                    spec = specs.get(sid) if isinstance(sid, str) else None
+                    if spec is None:
+                        raise FormatError(path, lineno, "sensor", f"a sensor id from sensors.json ({', '.join(sorted(specs))[:80]})", sid)
+                    values = _detection_values(rec, spec, path, lineno, dims)
+                    spos = _sensor_position(rec, spec, origin, path, lineno)
+                    prev = last_t.get(sid)
+                    if prev is not None and t < prev:
+                        raise FormatError(path, lineno, "t", f"non-decreasing time for sensor {sid} (last was {prev})", t)
+                    last_t[sid] = t
+                except FormatError as e:
+                    self.errors.append(e)
+                    continue
+                self.count += 1
+                yield Detection(t, sid, spec.kind, values, lineno, spos, rec if self.keep_raw else None)
+        finally:
+            if self._lines is None:
+                src.close()
+
+
+# --------------------------------------------------------------------------- truth / tracks
+
+
+def _validate_state_line(rec: Any, path, line, id_field: str, dims: int | None) -> dict:
+    if not isinstance(rec, dict):
+        raise FormatError(path, line, None, "a JSON object", rec)
+    _num(rec, "t", path, line)
+    _str(rec, id_field, path, line)
+    keys = ("x", "y", "vx", "vy") + (("z", "vz") if (dims == 3 or (dims is None and "z" in rec)) else ())
+    for k in keys:
+        _num(rec, k, path, line)
+    if "cov" in rec:
+        n = len(keys)
+        c = rec["cov"]
+        if not isinstance(c, list) or len(c) != n * n or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in c):
+            raise FormatError(path, line, "cov", f"{n * n} finite numbers (row-major {n}x{n} covariance)", c if not isinstance(c, list) else f"list of {len(c)}")
+    return rec
+
+
+def iter_state_lines(path: str | Path, id_field: str, errors: list | None = None, dims: int | None = None) -> Iterator[dict]:
+    """Stream a truth.jsonl (``id_field='id'``) or tracks.jsonl (``'track_id'``), validating each line."""
+    path = Path(path)
+    with open(path, "rb") as f:
+        for lineno, text in enumerate(f, 1):
+            if not text.strip():
+                continue
+            try:
+                try:
+                    rec = _loads(text)
+                except _JSONError as e:
+                    raise FormatError(path, lineno, None, "one JSON object per line", str(e)[:60]) from None
+                yield _validate_state_line(rec, path, lineno, id_field, dims)
+            except FormatError as e:
+                if errors is None:
+                    raise
+                errors.append(e)
+
+
+# --------------------------------------------------------------------------- writers
+
+
+def _fmt(v: float) -> str:
+    """Shortest round-trippable text for a float, JSON-safe."""
+    return repr(float(v))
+
+
+class JsonlWriter:
+    """Append JSON objects one per line; a context manager that flushes and closes."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._f = open(self.path, "w", buffering=1 << 20)
+
+    def write(self, rec: dict) -> None:
+        self._f.write(json.dumps(rec, separators=(", ", ": ")) + "\n")
+
+    def write_text(self, text: str) -> None:
+        self._f.write(text)
+
+    def close(self) -> None:
+        self._f.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -1,0 +1,1 @@
+"""node room (see docs/DESIGN.md)."""

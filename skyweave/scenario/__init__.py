@@ -1,0 +1,1 @@
+"""scenario room (see docs/DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""share room (see docs/DESIGN.md)."""

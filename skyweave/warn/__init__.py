@@ -1,0 +1,1 @@
+"""warn room (see docs/DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""web room (see docs/DESIGN.md)."""
