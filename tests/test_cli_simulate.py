@@ -73,3 +73,22 @@ def test_console_script_help_lists_the_commands():
     r = subprocess.run([sys.executable, "-m", "skyweave.cli.main", "--help"], capture_output=True, text=True, check=True)
     for cmd in ("simulate", "validate", "track", "eval", "demo"):
         assert cmd in r.stdout
+
+
+def test_trilateral_flies_its_ballistic_launches_and_infrared_sees_only_their_boost(tmp_path):
+    out = tmp_path / "tri"
+    r = run("simulate", "trilateral", "--out", str(out), "--duration", "300", "--json")
+    assert r.exit_code == 0, r.output
+    targets = {d["id"]: d for d in json.loads((out / "targets.json").read_text()) if "id" in d}
+    bm1 = targets["BM1"]
+    assert bm1["launch"]["t"] == 200.0 < bm1["burnout_t"] < bm1["impact"]["t"]
+    # 550 km east of the launch site, in the sea west of Honshu
+    assert 37.0 < bm1["impact"]["lat"] < 39.5 and 131.0 < bm1["impact"]["lon"] < 133.0
+    ir = [json.loads(line) for line in (out / "detections.jsonl").read_text().splitlines() if '"USA-SBIRS"' in line]
+    assert ir, "space-based infrared saw the boost of BM1"
+    assert all(200.0 < d["t"] <= bm1["burnout_t"] for d in ir)
+    truth = [json.loads(line) for line in (out / "truth.jsonl").read_text().splitlines() if '"BM1"' in line]
+    from skyweave.geo import LocalFrame
+
+    _, _, alt = LocalFrame(37.5, 134.0, 0.0).to_geodetic([[d["x"], d["y"], d["z"]] for d in truth])
+    assert truth[0]["t"] == 200.0 and alt.max() > 80_000.0  # climbing through 80 km by t = 300 s
