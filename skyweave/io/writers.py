@@ -64,3 +64,32 @@ def _num(t: float) -> str:
     s = "%.3f" % t
     s = s.rstrip("0")
     return s + "0" if s.endswith(".") else s
+
+
+def format_tracks(t: float, ids: list[str], x: np.ndarray, P: np.ndarray | None, dims: int, quality=None,
+                  extra: list[str] | None = None) -> str:
+    """tracks.jsonl lines of one frame: states x (K, 2d) [p, v], covariances P (K, 2d, 2d) or None.
+
+    ``extra`` is an optional per-track string of further fields, each starting with ', '.
+    Covariance entries are printed to 6 significant digits (row-major, in the order of the fields).
+    """
+    k = len(ids)
+    if k == 0:
+        return ""
+    if dims == 3:
+        head = '{"t": %s, "track_id": "%%s", "x": %%.3f, "y": %%.3f, "z": %%.3f, "vx": %%.3f, "vy": %%.3f, "vz": %%.3f' % _num(t)
+    else:
+        head = '{"t": %s, "track_id": "%%s", "x": %%.3f, "y": %%.3f, "vx": %%.3f, "vy": %%.3f' % _num(t)
+    cols = [x[:, i].tolist() for i in range(2 * dims)]
+    rows = zip(ids, *cols)
+    lines = [head % r for r in rows]
+    if P is not None:
+        n = 2 * dims
+        flat = P.reshape(k, n * n)
+        ctmpl = ', "cov": [' + ", ".join(["%.6g"] * (n * n)) + "]"
+        lines = [a + ctmpl % tuple(c) for a, c in zip(lines, flat.tolist())]
+    if quality is not None:
+        lines = [a + ', "quality": %d' % q for a, q in zip(lines, np.asarray(quality).tolist())]
+    if extra is not None:
+        lines = [a + e for a, e in zip(lines, extra)]
+    return "".join(a + ', "status": "confirmed"}\n' for a in lines)

@@ -1,0 +1,1 @@
+"""track room (see docs/DESIGN.md)."""

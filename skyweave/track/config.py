@@ -1,0 +1,99 @@
+"""Tracker configuration: every parameter declared, typed, documented and validated once.
+
+A configuration is built from keyword arguments or from a mapping (the YAML/JSON file of
+``skyweave track --config FILE``); an unknown key or a value of the wrong kind raises
+``ValueError`` naming the key, what was expected and what came.
+"""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+
+
+def _p(default, doc, choices=None, lo=None, hi=None):
+    return field(default=default, metadata={"doc": doc, "choices": choices, "lo": lo, "hi": hi})
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    association: str = _p("gnn", "data association: 'gnn' (global nearest neighbour) or 'jpda'", ("gnn", "jpda"))
+    model: str = _p("cv", "motion model: 'cv', 'ca', 'ct' or 'imm' (CV and CT interacting)", ("cv", "ca", "ct", "imm"))
+    filter: str = _p("ekf", "filter: 'ekf' (KF for linear models) or 'ukf'", ("ekf", "kf", "ukf"))
+    q: float = _p(100.0, "process noise: white acceleration density (m²/s³) of CV and CT (100 follows 3°/s turns at 300 m/s)", lo=0.0)
+    q_ca: float = _p(1.0, "process noise of CA: white jerk density (m²/s⁵)", lo=0.0)
+    q_omega: float = _p(1e-3, "CT turn-rate random walk density (rad²/s³)", lo=0.0)
+    imm_q_cv: float = _p(3.0, "IMM: the CV mode's acceleration density (m²/s³)", lo=0.0)
+    imm_q_ct: float = _p(5.0, "IMM: the CT mode's acceleration density (m²/s³)", lo=0.0)
+    imm_sojourn_s: tuple = _p((30.0, 15.0), "IMM: mean time in the CV and CT modes (s)")
+    pd: float = _p(0.9, "probability of detection where a sensor does not give its own", lo=0.0, hi=1.0)
+    clutter_per_scan: float = _p(10.0, "false alarms per scan where a sensor does not say", lo=0.0)
+    gate_probability: float = _p(0.9995, "chi-square gate probability P_G", lo=0.5, hi=0.999999)
+    max_speed_mps: float | None = _p(None, "fastest target to initiate on (m/s): sets a new track's velocity prior; default 400 in 2-D, 3,000 in 3-D", lo=1.0)
+    init_alt_m: float = _p(8000.0, "height prior (m) of a track started by a sensor that does not measure height", lo=-1000.0)
+    init_alt_sigma_m: float = _p(6000.0, "its standard deviation (m)", lo=1.0)
+    confirm: str = _p("m-of-n", "confirmation rule: 'm-of-n' or 'sprt' (sequential likelihood-ratio test on the track score)", ("m-of-n", "sprt"))
+    confirm_m: int = _p(3, "M of the M-of-N rule: hits needed", lo=1)
+    confirm_n: int = _p(4, "N of the M-of-N rule: within this many opportunities", lo=1, hi=32)
+    sprt_false_track: float = _p(1e-4, "SPRT: accepted probability of confirming a false track (α)", lo=1e-12, hi=0.5)
+    sprt_lost_track: float = _p(0.05, "SPRT: accepted probability of deleting a true track (β)", lo=1e-12, hi=0.5)
+    delete_score_drop: float = _p(8.0, "delete a confirmed track when its score falls this far below its maximum (nats)", lo=0.0)
+    coast_min_s: float = _p(8.0, "a confirmed track without detections for longer than max(coast_min_s, coast_revisits × its revisit interval) is deleted (s)", lo=0.0)
+    coast_revisits: float = _p(4.0, "see coast_min_s", lo=1.0)
+    max_position_sigma_m: float = _p(20_000.0, "delete a track whose position standard deviation exceeds this (m)", lo=1.0)
+    free_threshold: float = _p(0.5, "JPDA: a measurement whose total association probability is below this may start a track", lo=0.0, hi=1.0)
+    lag_s: float = _p(10.0, "out-of-sequence window (s): later-arriving scans up to this much older than the newest are folded in by re-processing", lo=0.0)
+    id_prefix: str = _p("T", "track ids are '<prefix>-<number>'")
+    jpda_exact_limit: int = _p(2000, "JPDA: enumerate joint events exactly when a cluster has at most this many", lo=1)
+
+    def __post_init__(self):
+        for f in fields(self):
+            v = getattr(self, f.name)
+            md = f.metadata
+            if md.get("choices") and v not in md["choices"]:
+                raise ValueError(f"tracker config '{f.name}': expected one of {', '.join(md['choices'])}, got {v!r}")
+            if f.name == "id_prefix":
+                if not isinstance(v, str) or not v or any(c in v for c in ' "\\'):
+                    raise ValueError(f"tracker config 'id_prefix': expected a non-empty string without spaces or quotes, got {v!r}")
+                continue
+            if f.name == "imm_sojourn_s":
+                if not (isinstance(v, (tuple, list)) and len(v) == 2 and all(isinstance(x, (int, float)) and x > 0 for x in v)):
+                    raise ValueError(f"tracker config 'imm_sojourn_s': expected two positive times [cv, ct] in seconds, got {v!r}")
+                object.__setattr__(self, f.name, tuple(float(x) for x in v))
+                continue
+            if isinstance(f.default, (int, float)) and not isinstance(f.default, bool) or f.name == "max_speed_mps":
+                if v is None and f.default is None:
+                    continue
+                want_int = isinstance(f.default, int) and not isinstance(f.default, bool)
+                if isinstance(v, bool) or not isinstance(v, (int, float)) or (want_int and not isinstance(v, int)):
+                    raise ValueError(f"tracker config '{f.name}': expected {'an integer' if want_int else 'a number'}, got {v!r}")
+                if v != v or v in (float("inf"), float("-inf")):
+                    raise ValueError(f"tracker config '{f.name}': expected a finite number, got {v!r}")
+                if md.get("lo") is not None and v < md["lo"]:
+                    raise ValueError(f"tracker config '{f.name}': expected a number >= {md['lo']}, got {v!r}")
+                if md.get("hi") is not None and v > md["hi"]:
+                    raise ValueError(f"tracker config '{f.name}': expected a number <= {md['hi']}, got {v!r}")
+        if self.confirm_m > self.confirm_n:
+            raise ValueError(f"tracker config 'confirm_m': expected at most confirm_n ({self.confirm_n}), got {self.confirm_m}")
+
+    @classmethod
+    def from_mapping(cls, d: dict, **overrides) -> "TrackerConfig":
+        if not isinstance(d, dict):
+            raise ValueError(f"tracker config: expected a mapping of parameter names to values, got {type(d).__name__}")
+        known = {f.name for f in fields(cls)}
+        for k in d:
+            if k not in known:
+                raise ValueError(f"tracker config: unknown parameter {k!r} (known: {', '.join(sorted(known))})")
+        kw = dict(d)
+        kw.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**kw)
+
+    def with_(self, **kw) -> "TrackerConfig":
+        return replace(self, **kw)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def describe(cls) -> list[tuple[str, object, str]]:
+        """(name, default, doc) of every parameter, for --help and the docs."""
+        return [(f.name, None if f.default is MISSING else f.default, f.metadata.get("doc", "")) for f in fields(cls)]

@@ -1,0 +1,213 @@
+"""Track state estimators: one filter, or an interacting multiple model (IMM) over several.
+
+An estimator keeps each track's state as named arrays with a leading track axis (so the track
+table can append, select and copy them without knowing what they are) and offers the tracker
+the same five operations whatever is inside: predict, predict the measurement (for gating and
+association), update with one measurement per track (GNN), update with weighted measurements
+(JPDA) and report the combined state.
+
+IMM (Blom & Bar-Shalom 1988; Bar-Shalom et al. 2001, §11.6.6): r models share one state layout.
+Per step of length T, with mode probabilities μ and the mode transition matrix Π(T):
+    c_j = Σ_i Π_ij μ_i,   μ_i|j = Π_ij μ_i / c_j                      (mixing probabilities)
+    x₀ⱼ = Σ_i μ_i|j x_i,  P₀ⱼ = Σ_i μ_i|j [P_i + (x_i − x₀ⱼ)(x_i − x₀ⱼ)ᵀ]   (mixing)
+    model-conditioned prediction and update;  μ_j ∝ Λ_j c_j             (mode update)
+    x = Σ μ_j x_j,  P = Σ μ_j [P_j + (x_j − x)(x_j − x)ᵀ]              (combination)
+Sensors here are asynchronous, so Π comes from a continuous-time Markov chain with mean sojourn
+times τ_j: Π(T) = exp(Λ T) with Λ_jj = −1/τ_j and the leaving rate split evenly over the other
+modes (computed once by eigen-decomposition, then per track).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from skyweave.track.filters import (
+    MeasurementPrediction,
+    innovations,
+    pda_update,
+    symmetrise,
+    update,
+)
+
+LOG2PI = np.log(2 * np.pi)
+
+
+def gaussian_loglik(y: np.ndarray, S: np.ndarray, Si: np.ndarray) -> np.ndarray:
+    """log N(y; 0, S) for stacks: −½ (yᵀS⁻¹y + log|2πS|)."""
+    d2 = np.einsum("ni,nij,nj->n", y, Si, y)
+    _, logdet = np.linalg.slogdet(S)
+    return -0.5 * (d2 + logdet + y.shape[-1] * LOG2PI)
+
+
+class SingleModel:
+    """One filter (KF/EKF/UKF) with one motion model. State arrays: x (N, n), P (N, n, n)."""
+
+    def __init__(self, filt):
+        self.filt = filt
+        self.n = filt.motion.n
+        self.name = f"{filt.motion.name}-{filt.name}"
+
+    def new(self, x, P) -> dict:
+        return {"x": np.asarray(x, dtype=float), "P": np.asarray(P, dtype=float)}
+
+    def combined(self, st: dict):
+        return st["x"], st["P"]
+
+    def predict(self, st: dict, dt) -> dict:
+        x, P = self.filt.predict(st["x"], st["P"], dt)
+        return {"x": x, "P": P}
+
+    def predict_measurement(self, st: dict, meas) -> MeasurementPrediction:
+        return self.filt.predict_measurement(meas, st["x"], st["P"])
+
+    def update(self, st: dict, meas, z, R, mp: MeasurementPrediction | None = None):
+        """One measurement per row; returns the new state and log N(y; 0, S) per row."""
+        mp = mp if mp is not None else self.predict_measurement(st, meas)
+        y, S, Si = innovations(meas, mp, z, R)
+        x, P = update(st["x"], st["P"], mp, y, S, Si)
+        return {"x": x, "P": P}, gaussian_loglik(y, S, Si)
+
+    def update_pda(self, st: dict, meas, z_pairs, R_pairs, pair_row, beta_pairs, beta0, mp=None):
+        """JPDA's update: rows of ``st`` are tracks; pairs carry measurements and weights."""
+        mp = mp if mp is not None else self.predict_measurement(st, meas)
+        # S depends on R; for a sensor's scan R is common to a track's pairs, use the mean per track
+        R_t = _mean_per_row(R_pairs, pair_row, len(beta0))
+        S = mp.Pzz + R_t
+        Si = np.linalg.inv(S)
+        y = meas.residual(z_pairs, mp.zhat[pair_row])
+        x, P = pda_update(st["x"], st["P"], mp, S, Si, y, beta_pairs, pair_row, beta0)
+        return {"x": x, "P": P}
+
+
+def _mean_per_row(R_pairs, pair_row, n_rows):
+    m = R_pairs.shape[-1]
+    acc = np.zeros((n_rows, m, m))
+    np.add.at(acc, pair_row, R_pairs)
+    cnt = np.bincount(pair_row, minlength=n_rows).astype(float)
+    cnt[cnt == 0] = 1.0
+    return acc / cnt[:, None, None]
+
+
+class IMM:
+    """Interacting multiple model estimator over ``filters`` sharing one state layout.
+
+    State arrays: xm (N, r, n), Pm (N, r, n, n), mu (N, r). ``sojourn_s``: mean time in each mode
+    (s); ``mu0``: mode probabilities of a new track.
+    """
+
+    def __init__(self, filters, sojourn_s, mu0=None):
+        self.filters = list(filters)
+        self.r = len(self.filters)
+        self.n = self.filters[0].motion.n
+        if any(f.motion.n != self.n for f in self.filters):
+            raise ValueError("IMM models must share one state layout")
+        tau = np.asarray(sojourn_s, dtype=float)
+        if tau.shape != (self.r,) or np.any(tau <= 0):
+            raise ValueError(f"sojourn_s needs {self.r} positive times")
+        lam = np.zeros((self.r, self.r))
+        for j in range(self.r):
+            lam[j, :] = (1.0 / tau[j]) / max(self.r - 1, 1)
+            lam[j, j] = -1.0 / tau[j]
+        w, V = np.linalg.eig(lam)
+        self._w, self._V, self._Vi = w, V, np.linalg.inv(V)
+        self.mu0 = np.full(self.r, 1.0 / self.r) if mu0 is None else np.asarray(mu0, dtype=float)
+        self.name = "imm(" + ",".join(f.motion.name for f in self.filters) + ")"
+
+    def transition(self, dt) -> np.ndarray:
+        """Π(T) (N, r, r), rows summing to one: Π_ij = P(mode j at t+T | mode i at t)."""
+        dt = np.asarray(dt, dtype=float)
+        E = np.exp(self._w[None, :] * dt[:, None])
+        Pi = np.real(np.einsum("ij,nj,jk->nik", self._V, E, self._Vi))
+        Pi = np.clip(Pi, 0.0, None)
+        return Pi / Pi.sum(axis=2, keepdims=True)
+
+    def new(self, x, P) -> dict:
+        x = np.asarray(x, dtype=float)
+        P = np.asarray(P, dtype=float)
+        N = x.shape[0]
+        return {
+            "xm": np.repeat(x[:, None, :], self.r, axis=1),
+            "Pm": np.repeat(P[:, None, :, :], self.r, axis=1),
+            "mu": np.tile(self.mu0, (N, 1)),
+        }
+
+    @staticmethod
+    def _moments(xm, Pm, w):
+        """Mixture moments: Σ w x, Σ w (P + d dᵀ) over the model axis (w (N, r))."""
+        x = np.einsum("nr,nri->ni", w, xm)
+        d = xm - x[:, None, :]
+        P = np.einsum("nr,nrij->nij", w, Pm + d[..., :, None] * d[..., None, :])
+        return x, P
+
+    def combined(self, st: dict):
+        return self._moments(st["xm"], st["Pm"], st["mu"])
+
+    def predict(self, st: dict, dt) -> dict:
+        xm, Pm, mu = st["xm"], st["Pm"], st["mu"]
+        dt = np.asarray(dt, dtype=float)
+        Pi = self.transition(dt)
+        c = np.einsum("nij,ni->nj", Pi, mu)                        # predicted mode probabilities
+        mix = Pi * mu[:, :, None] / np.maximum(c[:, None, :], 1e-300)   # μ_i|j (N, i, j)
+        x_out = np.empty_like(xm)
+        P_out = np.empty_like(Pm)
+        for j, f in enumerate(self.filters):
+            x0, P0 = self._moments(xm, Pm, mix[:, :, j])
+            x_out[:, j], P_out[:, j] = f.predict(x0, P0, dt)
+        return {"xm": x_out, "Pm": P_out, "mu": c / c.sum(axis=1, keepdims=True)}
+
+    def predict_measurement(self, st: dict, meas) -> MeasurementPrediction:
+        """The moment-matched mixture's predicted measurement (used to gate and associate)."""
+        x, P = self.combined(st)
+        return self.filters[0].predict_measurement(meas, x, P)
+
+    def _per_model(self, st, meas):
+        return [f.predict_measurement(meas, st["xm"][:, j], st["Pm"][:, j]) for j, f in enumerate(self.filters)]
+
+    def update(self, st: dict, meas, z, R, mp=None):
+        xm, Pm, mu = st["xm"].copy(), st["Pm"].copy(), st["mu"]
+        logL = np.empty(mu.shape)
+        for j, mpj in enumerate(self._per_model(st, meas)):
+            y, S, Si = innovations(meas, mpj, z, R)
+            xm[:, j], Pm[:, j] = update(xm[:, j], Pm[:, j], mpj, y, S, Si)
+            logL[:, j] = gaussian_loglik(y, S, Si)
+        lw = logL + np.log(np.maximum(mu, 1e-300))
+        top = lw.max(axis=1, keepdims=True)
+        w = np.exp(lw - top)
+        total = w.sum(axis=1)
+        mu_new = w / total[:, None]
+        return {"xm": xm, "Pm": Pm, "mu": mu_new}, top[:, 0] + np.log(total)
+
+    def update_pda(self, st: dict, meas, z_pairs, R_pairs, pair_row, beta_pairs, beta0, mp=None,
+                   pd=None, clutter_density=None):
+        """IMM-JPDA: each model takes the PDA update with the common β; mode probabilities follow
+        each model's likelihood of the gated set, Λ_j ∝ (1 − P_D) λ + P_D Σ_k N(y_jk; 0, S_j)."""
+        xm, Pm, mu = st["xm"].copy(), st["Pm"].copy(), st["mu"]
+        n_rows = len(beta0)
+        R_t = _mean_per_row(R_pairs, pair_row, n_rows)
+        lik = np.empty(mu.shape)
+        for j, mpj in enumerate(self._per_model(st, meas)):
+            S = mpj.Pzz + R_t
+            Si = np.linalg.inv(S)
+            y = meas.residual(z_pairs, mpj.zhat[pair_row])
+            xm[:, j], Pm[:, j] = pda_update(xm[:, j], Pm[:, j], mpj, S, Si, y, beta_pairs, pair_row, beta0)
+            g = np.exp(gaussian_loglik(y, S[pair_row], Si[pair_row]))
+            acc = np.zeros(n_rows)
+            np.add.at(acc, pair_row, g)
+            pd_ = 0.9 if pd is None else pd
+            lam = 1e-9 if clutter_density is None else clutter_density
+            lik[:, j] = (1.0 - pd_) * lam + pd_ * acc
+        w = lik * mu
+        mu_new = w / np.maximum(w.sum(axis=1, keepdims=True), 1e-300)
+        return {"xm": xm, "Pm": Pm, "mu": mu_new}
+
+
+def state_rows(st: dict, idx) -> dict:
+    return {k: v[idx] for k, v in st.items()}
+
+
+def set_rows(st: dict, idx, new: dict) -> None:
+    for k, v in new.items():
+        st[k][idx] = v
+
+
+__all__ = ["SingleModel", "IMM", "gaussian_loglik", "state_rows", "set_rows", "symmetrise"]

@@ -1,0 +1,230 @@
+"""Motion (transition) models, batched over tracks.
+
+Every model acts on states ``x`` of shape (N, n) and covariances ``P`` (N, n, n) with per-track
+time steps ``dt`` (N,) in seconds, and returns the predicted ``(x, P)``. State layouts (metres,
+m/s, m/s², rad/s), with d = 2 or 3 spatial dimensions:
+
+- constant velocity (CV):      [p₁..p_d, v₁..v_d]                 n = 2d
+- constant acceleration (CA):  [p, v, a]                          n = 3d
+- coordinated turn (CT):       [p, v, ω] (ω: horizontal turn rate) n = 2d + 1
+- CV on the CT layout (for the IMM): ω carried along, not acting on the motion.
+
+Position first, then velocity, is also the order of ``cov`` in tracks.jsonl, so the output block
+is simply ``P[:, :2d, :2d]``.
+
+References: Y. Bar-Shalom, X. R. Li, T. Kirubarajan, *Estimation with Applications to Tracking
+and Navigation* (2001): §6.2.2 (discretised continuous white-noise acceleration, CV), §6.2.3
+(Wiener-process acceleration, CA), §11.7.1 (coordinated turn with unknown turn rate and the
+Jacobian of its transition).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def _kron_blocks(blocks: np.ndarray, d: int) -> np.ndarray:
+    """(N, k, k) scalar blocks to (N, k·d, k·d) with each entry times I_d, in [p, v, ...] layout."""
+    n_, k, _ = blocks.shape
+    out = np.zeros((n_, k * d, k * d))
+    for i in range(k):
+        for j in range(k):
+            for a in range(d):
+                out[:, i * d + a, j * d + a] = blocks[:, i, j]
+    return out
+
+
+def _sandwich(F: np.ndarray, P: np.ndarray) -> np.ndarray:
+    """F P Fᵀ for stacks (N, n, n)."""
+    return F @ P @ np.swapaxes(F, -1, -2)
+
+
+@dataclass(frozen=True)
+class ConstantVelocity:
+    """Nearly constant velocity: white-noise acceleration of power spectral density ``q`` (m²/s³).
+
+    F = [[I, T·I], [0, I]],  Q = q [[T³/3·I, T²/2·I], [T²/2·I, T·I]]  (Bar-Shalom §6.2.2).
+    With ``turn_rate=True`` the state carries ω as a last element that the motion ignores (random
+    walk of density ``q_omega``), so the model shares the CT layout inside an IMM.
+    """
+
+    d: int = 2
+    q: float = 1.0
+    turn_rate: bool = False
+    q_omega: float = 1e-8
+
+    @property
+    def n(self) -> int:
+        return 2 * self.d + (1 if self.turn_rate else 0)
+
+    name = "cv"
+
+    def matrices(self, dt: np.ndarray):
+        dt = np.asarray(dt, dtype=float)
+        N = dt.size
+        one = np.ones(N)
+        F = _kron_blocks(np.stack([np.stack([one, dt], -1), np.stack([0 * one, one], -1)], 1), self.d)
+        Qb = self.q * np.stack([np.stack([dt**3 / 3, dt**2 / 2], -1), np.stack([dt**2 / 2, dt], -1)], 1)
+        Q = _kron_blocks(Qb, self.d)
+        if self.turn_rate:
+            n = self.n
+            F2 = np.zeros((N, n, n))
+            F2[:, :-1, :-1] = F
+            F2[:, -1, -1] = 1.0
+            Q2 = np.zeros((N, n, n))
+            Q2[:, :-1, :-1] = Q
+            Q2[:, -1, -1] = self.q_omega * dt
+            F, Q = F2, Q2
+        return F, Q
+
+    def predict(self, x: np.ndarray, P: np.ndarray, dt: np.ndarray):
+        F, Q = self.matrices(dt)
+        return np.einsum("nij,nj->ni", F, x), _sandwich(F, P) + Q
+
+    def f(self, x: np.ndarray, dt: np.ndarray) -> np.ndarray:
+        """The transition applied to states (…, n) with time steps broadcastable to (…)."""
+        d = self.d
+        out = x.copy()
+        out[..., :d] = x[..., :d] + np.asarray(dt)[..., None] * x[..., d:2 * d]
+        return out
+
+
+@dataclass(frozen=True)
+class ConstantAcceleration:
+    """Nearly constant acceleration: white-noise jerk of density ``q`` (m²/s⁵) (Bar-Shalom §6.2.3).
+
+    F = [[I, T, T²/2], [0, I, T], [0, 0, I]],
+    Q = q [[T⁵/20, T⁴/8, T³/6], [T⁴/8, T³/3, T²/2], [T³/6, T²/2, T]] ⊗ I.
+    """
+
+    d: int = 2
+    q: float = 1.0
+    name = "ca"
+
+    @property
+    def n(self) -> int:
+        return 3 * self.d
+
+    def matrices(self, dt: np.ndarray):
+        T = np.asarray(dt, dtype=float)
+        one, zero = np.ones_like(T), np.zeros_like(T)
+        Fb = np.stack([
+            np.stack([one, T, T**2 / 2], -1),
+            np.stack([zero, one, T], -1),
+            np.stack([zero, zero, one], -1),
+        ], 1)
+        Qb = self.q * np.stack([
+            np.stack([T**5 / 20, T**4 / 8, T**3 / 6], -1),
+            np.stack([T**4 / 8, T**3 / 3, T**2 / 2], -1),
+            np.stack([T**3 / 6, T**2 / 2, T], -1),
+        ], 1)
+        return _kron_blocks(Fb, self.d), _kron_blocks(Qb, self.d)
+
+    def predict(self, x, P, dt):
+        F, Q = self.matrices(dt)
+        return np.einsum("nij,nj->ni", F, x), _sandwich(F, P) + Q
+
+    def f(self, x, dt):
+        d = self.d
+        T = np.asarray(dt)[..., None]
+        out = x.copy()
+        out[..., :d] = x[..., :d] + T * x[..., d:2 * d] + 0.5 * T**2 * x[..., 2 * d:]
+        out[..., d:2 * d] = x[..., d:2 * d] + T * x[..., 2 * d:]
+        return out
+
+
+@dataclass(frozen=True)
+class CoordinatedTurn:
+    """Horizontal coordinated turn with unknown turn rate ω (rad/s), extended-Kalman linearised.
+
+    For the horizontal pair (x, y, vx, vy) over a step T (Bar-Shalom eq. 11.7.1-4):
+        x' = x + sin(ωT)/ω·vx − (1 − cos ωT)/ω·vy,   vx' = cos ωT·vx − sin ωT·vy,
+        y' = y + (1 − cos ωT)/ω·vx + sin(ωT)/ω·vy,   vy' = sin ωT·vx + cos ωT·vy,   ω' = ω,
+    with the ω → 0 limit taken by series. The vertical pair (3-D) moves with constant velocity.
+    Process noise: white acceleration of density ``q`` (m²/s³) on every axis and a turn-rate
+    random walk of density ``q_omega`` (rad²/s³).
+    """
+
+    d: int = 2
+    q: float = 1.0
+    q_omega: float = 1e-4
+    name = "ct"
+
+    @property
+    def n(self) -> int:
+        return 2 * self.d + 1
+
+    @staticmethod
+    def _coeffs(w, T):
+        wt = w * T
+        small = np.abs(wt) < 1e-4
+        ws = np.where(small, 1.0, w)
+        s, c = np.sin(wt), np.cos(wt)
+        # a = sin(ωT)/ω, b = (1 − cos ωT)/ω and their ω-derivatives, series near ω = 0
+        a = np.where(small, T - w**2 * T**3 / 6, s / ws)
+        b = np.where(small, w * T**2 / 2 - w**3 * T**4 / 24, (1 - c) / ws)
+        da = np.where(small, -w * T**3 / 3, (T * c) / ws - s / ws**2)
+        db = np.where(small, T**2 / 2 - w**2 * T**4 / 8, (T * s) / ws - (1 - c) / ws**2)
+        return a, b, s, c, da, db
+
+    def f(self, x, dt):
+        d = self.d
+        T = np.broadcast_to(np.asarray(dt, dtype=float), x.shape[:-1])
+        w = x[..., -1]
+        a, b, s, c, _, _ = self._coeffs(w, T)
+        vx, vy = x[..., d], x[..., d + 1]
+        out = x.copy()
+        out[..., 0] = x[..., 0] + a * vx - b * vy
+        out[..., 1] = x[..., 1] + b * vx + a * vy
+        out[..., d] = c * vx - s * vy
+        out[..., d + 1] = s * vx + c * vy
+        if d == 3:
+            out[..., 2] = x[..., 2] + T * x[..., 5]
+        return out
+
+    def jacobian(self, x, dt):
+        d, n = self.d, self.n
+        N = x.shape[0]
+        T = np.broadcast_to(np.asarray(dt, dtype=float), (N,))
+        w = x[:, -1]
+        a, b, s, c, da, db = self._coeffs(w, T)
+        vx, vy = x[:, d], x[:, d + 1]
+        F = np.zeros((N, n, n))
+        idx = np.arange(n)
+        F[:, idx, idx] = 1.0
+        F[:, 0, d], F[:, 0, d + 1], F[:, 0, -1] = a, -b, da * vx - db * vy
+        F[:, 1, d], F[:, 1, d + 1], F[:, 1, -1] = b, a, db * vx + da * vy
+        F[:, d, d], F[:, d, d + 1], F[:, d, -1] = c, -s, -T * (s * vx + c * vy)
+        F[:, d + 1, d], F[:, d + 1, d + 1], F[:, d + 1, -1] = s, c, T * (c * vx - s * vy)
+        if d == 3:
+            F[:, 2, 5] = T
+        return F
+
+    def noise(self, dt):
+        T = np.asarray(dt, dtype=float)
+        d, n = self.d, self.n
+        N = T.size
+        Q = np.zeros((N, n, n))
+        for k in range(d):
+            Q[:, k, k] = self.q * T**3 / 3
+            Q[:, k, d + k] = Q[:, d + k, k] = self.q * T**2 / 2
+            Q[:, d + k, d + k] = self.q * T
+        Q[:, -1, -1] = self.q_omega * T
+        return Q
+
+    def predict(self, x, P, dt):
+        F = self.jacobian(x, dt)
+        return self.f(x, dt), _sandwich(F, P) + self.noise(dt)
+
+
+def make_model(name: str, d: int, q: float, q_omega: float = 1e-4):
+    """A motion model by name: 'cv', 'ca', 'ct' (``q`` its noise density, see each class)."""
+    if name == "cv":
+        return ConstantVelocity(d=d, q=q)
+    if name == "ca":
+        return ConstantAcceleration(d=d, q=q)
+    if name == "ct":
+        return CoordinatedTurn(d=d, q=q, q_omega=q_omega)
+    raise ValueError(f"unknown motion model {name!r} (expected cv, ca or ct)")

@@ -1,0 +1,349 @@
+"""The multi-sensor, multi-target tracker: scans in, confirmed tracks out, all of it batched.
+
+Each scan (one sensor's detections at one time) is processed at its own time:
+
+1. every track is predicted to the scan time (one batched call of the estimator);
+2. a k-d tree pre-gate and the chi-square gate give the plausible (track, measurement) pairs;
+3. confirmed tracks are associated first (GNN or JPDA, per independent cluster), tentative tracks
+   then take what is left (GNN), and the remaining measurements start new tentative tracks;
+4. updates, confirmation, deletion and track quality are vectorised over the table.
+
+Asynchronous and out-of-sequence data (Bar-Shalom, "Update with out-of-sequence measurements in
+tracking: exact solution", IEEE TAES 38(3), 2002, discusses the alternatives): the tracker keeps
+the scans of the last ``lag_s`` seconds with a snapshot of the table before each. A scan that
+arrives older than the newest is folded in *exactly* by restoring the snapshot before the first
+later scan and re-processing from there in time order (the re-processing buffer). Output frames
+(one per distinct detection time, as tracks.jsonl wants) become final once no scan can arrive
+before them any more, i.e. when they are older than the newest time minus ``lag_s``; so the file
+output is in time order and reflects all data, while :meth:`Tracker.picture` gives the live,
+provisional picture at once. A scan older than the window is not silently dropped: it is
+counted and reported (``late``), since folding it in would need data no longer kept.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from skyweave.geo import LocalFrame
+from skyweave.track.association import candidate_pairs, chi2_gate, clusters, gnn, jpda
+from skyweave.track.config import TrackerConfig
+from skyweave.track.estimator import IMM, SingleModel, gaussian_loglik, set_rows, state_rows
+from skyweave.track.filters import make_filter
+from skyweave.track.management import confirm_mask, delete_mask, track_quality
+from skyweave.track.motion import ConstantVelocity, CoordinatedTurn, make_model
+from skyweave.track.sensors import MeasurementScan, SensorInfo, in_coverage, position_sigma_bound
+from skyweave.track.table import CONFIRMED, TENTATIVE, TrackTable
+
+
+def make_estimator(cfg: TrackerConfig, d: int):
+    """The estimator a configuration asks for: one filter, or the CV/CT IMM."""
+    if cfg.model == "imm":
+        fname = "ukf" if cfg.filter == "ukf" else "ekf"
+        cv = ConstantVelocity(d=d, q=cfg.imm_q_cv, turn_rate=True, q_omega=1e-8)
+        ct = CoordinatedTurn(d=d, q=cfg.imm_q_ct, q_omega=cfg.q_omega)
+        return IMM([make_filter(fname, cv), make_filter(fname, ct)], cfg.imm_sojourn_s, mu0=[0.8, 0.2])
+    q = cfg.q_ca if cfg.model == "ca" else cfg.q
+    return SingleModel(make_filter(cfg.filter, make_model(cfg.model, d, q, cfg.q_omega)))
+
+
+@dataclass
+class Frame:
+    """Confirmed tracks at one time t: ids (K,) str, states (K, 2d) [p, v], covariances (K, 2d, 2d)."""
+
+    t: float
+    ids: list
+    x: np.ndarray
+    P: np.ndarray
+    quality: np.ndarray
+    identity: np.ndarray
+    sensors: np.ndarray
+    keys: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass
+class _Entry:
+    t: float
+    scan: MeasurementScan
+    snapshot: tuple
+
+
+class Tracker:
+    """A tracker over a fixed set of sensors.
+
+    Parameters
+    ----------
+    sensors : sequence of sensor descriptions (sensors.json entries: id, kind, nation, position,
+        noise figures, pd, clutter_per_scan, max_range_m, ...).
+    dims : 2 (flat plane) or 3.
+    frame : the scenario's geodetic frame (3-D scenarios with an origin), or None.
+    config : :class:`TrackerConfig`.
+    """
+
+    def __init__(self, sensors, dims: int, frame: LocalFrame | None = None, config: TrackerConfig | None = None):
+        self.config = config or TrackerConfig()
+        self.d = int(dims)
+        self.frame = frame
+        cfg = self.config
+        self.sensors = {s.id: SensorInfo.from_spec(i, s, self.d, cfg.pd, cfg.clutter_per_scan) for i, s in enumerate(sensors)}
+        self.estimator = make_estimator(cfg, self.d)
+        self.n = self.estimator.n
+        self.max_speed = cfg.max_speed_mps or (400.0 if self.d == 2 else 3000.0)
+        self.tab = TrackTable.empty(self.estimator)
+        self._key = 0
+        self._next_id = 1
+        self._history: list[_Entry] = []
+        self._frames: dict[float, Frame] = {}
+        self._t_latest = -np.inf
+        self._flushed_t = -np.inf
+        self.stats: Counter = Counter()
+        self.late: list[tuple[str, float, float]] = []  # (sensor, t, newest t) of scans beyond the window
+        self._gamma: dict[int, float] = {}
+
+    # ------------------------------------------------------------------ public API
+
+    def process(self, scan: MeasurementScan) -> None:
+        """Take one scan, in arrival order; out-of-sequence scans within ``lag_s`` are folded in exactly."""
+        self.stats["scans"] += 1
+        self.stats["measurements"] += len(scan)
+        horizon = self._t_latest - self.config.lag_s
+        if scan.t < horizon or scan.t < self._flushed_t:
+            self.stats["late_scans"] += 1
+            self.stats["late_measurements"] += len(scan)
+            self.late.append((scan.sensor.id, scan.t, self._t_latest))
+            return
+        h = self._history
+        if not h or scan.t >= h[-1].t:
+            self._run(scan)
+        else:
+            p = next(i for i, e in enumerate(h) if e.t > scan.t)
+            redo = h[p:]
+            self.tab, self._key, self._next_id = redo[0].snapshot
+            del h[p:]
+            self.stats["out_of_sequence_scans"] += 1
+            self.stats["reprocessed_scans"] += len(redo)
+            self._run(scan)
+            for e in redo:
+                self._run(e.scan)
+        self._t_latest = max(self._t_latest, scan.t)
+        keep_from = self._t_latest - self.config.lag_s
+        k = 0
+        while k < len(h) and h[k].t < keep_from:
+            k += 1
+        if k:
+            del h[:k]
+
+    def ready_frames(self):
+        """Frames that can no longer change (older than the out-of-sequence window), in time order."""
+        horizon = self._t_latest - self.config.lag_s
+        for t in sorted(t for t in self._frames if t < horizon):
+            self._flushed_t = t
+            yield self._frames.pop(t)
+
+    def flush(self):
+        """All remaining frames, in time order (at the end of the input)."""
+        for t in sorted(self._frames):
+            self._flushed_t = t
+            yield self._frames.pop(t)
+        self._history.clear()
+
+    def picture(self) -> Frame:
+        """The live (provisional) picture: confirmed tracks at the newest processed time."""
+        return self._frame(self.tab, self._t_latest if np.isfinite(self._t_latest) else 0.0)
+
+    # ------------------------------------------------------------------ internals
+
+    def _run(self, scan: MeasurementScan) -> None:
+        self._history.append(_Entry(scan.t, scan, (self.tab, self._key, self._next_id)))
+        self.tab = self._step(self.tab, scan)
+        self._frames[scan.t] = self._frame(self.tab, scan.t)
+
+    def gamma(self, m: int) -> float:
+        if m not in self._gamma:
+            self._gamma[m] = chi2_gate(m, self.config.gate_probability)
+        return self._gamma[m]
+
+    def _frame(self, tab: TrackTable, t: float) -> Frame:
+        conf = np.flatnonzero(tab.cols["status"] == CONFIRMED)
+        k = 2 * self.d
+        if len(conf) == 0:
+            return Frame(t, [], np.zeros((0, k)), np.zeros((0, k, k)), np.zeros(0, np.int8), np.zeros(0, np.int64),
+                         np.zeros(0, np.uint64), np.zeros(0, np.int64))
+        x, P = self.estimator.combined(state_rows(tab.state, conf))
+        ids = tab.cols["id"][conf]
+        pre = self.config.id_prefix
+        return Frame(
+            t, [f"{pre}-{i}" for i in ids.tolist()], x[:, :k], P[:, :k, :k], track_quality(P[:, : self.d, : self.d]),
+            tab.cols["identity"][conf], tab.cols["sensors"][conf], tab.cols["key"][conf],
+        )
+
+    def _step(self, tab: TrackTable, scan: MeasurementScan) -> TrackTable:
+        cfg, est, d = self.config, self.estimator, self.d
+        t = scan.t
+        N, M = len(tab), len(scan)
+        cols = {k: v.copy() for k, v in tab.cols.items()}
+        if N:
+            dt = np.maximum(t - cols["t"], 0.0)
+            state = est.predict(tab.state, dt)
+        else:
+            state = {k: v.copy() for k, v in tab.state.items()}
+        cols["t"][:] = t
+        x, P = est.combined(state) if N else (np.zeros((0, self.n)), np.zeros((0, self.n, self.n)))
+        pos = x[:, :d]
+        pd, lam = scan.pd, scan.clutter_density
+        pg = cfg.gate_probability
+        m = scan.z.shape[1] if M else 0
+        log_w0 = np.log(max(1.0 - pd * pg, 1e-12))
+        hit = np.zeros(N, dtype=bool)
+        inc = np.zeros(N)                    # score increments of detected tracks
+        used = np.zeros(M, dtype=bool)
+        meas_of = np.full(N, -1, dtype=np.intp)
+        if N and M:
+            gamma = self.gamma(m)
+            mpos, _ = scan.model.to_cartesian(scan.z, scan.R)
+            sig_t = np.sqrt(np.trace(P[:, :d, :d], axis1=1, axis2=2))
+            radius = 1.05 * np.sqrt(gamma) * (sig_t + position_sigma_bound(scan, pos))
+            pt, pm = candidate_pairs(pos, radius, mpos[:, :d])
+            ok = ~((cols["identity"][pt] >= 0) & (scan.identity[pm] >= 0) & (cols["identity"][pt] != scan.identity[pm]))
+            pt, pm = pt[ok], pm[ok]
+            if len(pt):
+                rows, r_of = np.unique(pt, return_inverse=True)
+                mp = est.predict_measurement(state_rows(state, rows), scan.model)
+                y = scan.model.residual(scan.z[pm], mp.zhat[r_of])
+                S = mp.Pzz[r_of] + scan.R[pm]
+                Si = np.linalg.inv(S)
+                d2 = np.einsum("ni,nij,nj->n", y, Si, y)
+                g = d2 <= gamma
+                pt, pm, y, S, Si = pt[g], pm[g], y[g], S[g], Si[g]
+                loglik = gaussian_loglik(y, S, Si)
+                log_w = np.log(pd) + loglik - np.log(lam)
+                cost = log_w0 - log_w
+                conf = cols["status"][pt] == CONFIRMED
+                # stage 1: confirmed tracks
+                if cfg.association == "jpda":
+                    used |= self._jpda_stage(state, cols, scan, pt, pm, log_w, log_w0, conf, N, M, hit, inc)
+                else:
+                    self._gnn_stage(state, scan, pt, pm, cost, log_w, conf, N, M, hit, inc, used, meas_of)
+                # stage 2: tentative tracks take the measurements left over
+                tent = ~conf & ~used[pm]
+                self._gnn_stage(state, scan, pt, pm, cost, log_w, tent, N, M, hit, inc, used, meas_of)
+        # management
+        cover = in_coverage(scan, pos, cols["identity"], self.frame) if N else np.zeros(0, dtype=bool)
+        opp = cover | hit
+        hb = hit.astype(np.uint32)
+        cols["hist"] = np.where(opp, (cols["hist"] << np.uint32(1)) | hb, cols["hist"]).astype(np.uint32)
+        cols["opps"] += opp
+        cols["hits"] += hit
+        cols["miss_run"] = np.where(hit, 0, np.where(opp, cols["miss_run"] + 1, cols["miss_run"]))
+        gap = t - cols["t_hit"]
+        first_gap = hit & (cols["hits"] == 2)
+        cols["revisit"] = np.where(first_gap, gap, np.where(hit & (gap > 0), 0.7 * cols["revisit"] + 0.3 * gap, cols["revisit"]))
+        cols["t_hit"] = np.where(hit, t, cols["t_hit"])
+        cols["score"] += np.where(hit, inc, np.where(opp, np.log(max(1.0 - pd, 1e-12)), 0.0))
+        cols["score_max"] = np.maximum(cols["score_max"], cols["score"])
+        if N:
+            bit = np.uint64(1) << np.uint64(scan.sensor.index % 64)
+            cols["sensors"] = np.where(hit, cols["sensors"] | bit, cols["sensors"])
+            got = meas_of >= 0
+            idn = np.full(N, -1, dtype=np.int64)
+            idn[got] = scan.identity[meas_of[got]]
+            cols["identity"] = np.where(idn >= 0, idn, cols["identity"])
+        tab = TrackTable(cols, state)
+        if N:
+            newly = confirm_mask(cols, cfg)
+            if newly.any():
+                k = int(newly.sum())
+                cols["status"][newly] = CONFIRMED
+                cols["id"][newly] = np.arange(self._next_id, self._next_id + k)
+                self._next_id += k
+            x, P = est.combined(state)
+            sig = np.sqrt(np.trace(P[:, :d, :d], axis1=1, axis2=2) / d)
+            dead = delete_mask(cols, sig, t, cfg)
+            if dead.any():
+                tab = tab.take(~dead)
+        free = np.flatnonzero(~used)
+        if len(free):
+            tab = tab.extend(self._initiate(scan, free, t))
+        return tab
+
+    def _gnn_stage(self, state, scan, pt, pm, cost, log_w, sel, N, M, hit, inc, used, meas_of):
+        """GNN over the selected pairs; updates the chosen tracks in ``state`` and marks hits."""
+        idx = np.flatnonzero(sel)
+        if len(idx) == 0:
+            return
+        labels = clusters(N, M, pt[idx], pm[idx])
+        chosen = idx[gnn(pt[idx], pm[idx], cost[idx], labels)]
+        if len(chosen) == 0:
+            return
+        tr, ms = pt[chosen], pm[chosen]
+        new, _ = self.estimator.update(state_rows(state, tr), scan.model, scan.z[ms], scan.R[ms])
+        set_rows(state, tr, new)
+        hit[tr] = True
+        inc[tr] = log_w[chosen]
+        used[ms] = True
+        meas_of[tr] = ms
+
+    def _jpda_stage(self, state, cols, scan, pt, pm, log_w, log_w0, sel, N, M, hit, inc):
+        """JPDA over the confirmed tracks' pairs; returns the measurements taken (Σβ ≥ free_threshold)."""
+        idx = np.flatnonzero(sel)
+        taken = np.zeros(M, dtype=bool)
+        if len(idx) == 0:
+            return taken
+        spt, spm = pt[idx], pm[idx]
+        labels = clusters(N, M, spt, spm)
+        # scale weights per track for numerical range: w/w0 ratios are what matter
+        w = np.exp(np.clip(log_w[idx] - log_w0, -700, 700))
+        w0 = np.ones(N)
+        beta, beta0 = jpda(spt, spm, w, w0, labels, N, M, self.config.jpda_exact_limit)
+        rows, r_of = np.unique(spt, return_inverse=True)
+        est = self.estimator
+        kw = {}
+        if isinstance(est, IMM):
+            kw = {"pd": scan.pd, "clutter_density": scan.clutter_density}
+        new = est.update_pda(state_rows(state, rows), scan.model, scan.z[spm], scan.R[spm], r_of, beta, beta0[rows], **kw)
+        set_rows(state, rows, new)
+        tot = np.zeros(M)
+        np.add.at(tot, spm, beta)
+        detected = (1.0 - beta0[rows]) >= 0.5
+        hit[rows[detected]] = True
+        lr = np.zeros(len(rows))
+        np.add.at(lr, r_of, w)
+        inc[rows] = np.log(1.0 + lr) + log_w0   # ln(w0 + Σ w) in absolute units
+        return tot >= self.config.free_threshold
+
+    def _initiate(self, scan: MeasurementScan, free: np.ndarray, t: float) -> TrackTable:
+        """One-point initiation: position from the measurement, zero velocity with a wide prior."""
+        d, n = self.d, self.n
+        cfg = self.config
+        k = len(free)
+        p, C = scan.model.to_cartesian(scan.z[free], scan.R[free])
+        x = np.zeros((k, n))
+        P = np.zeros((k, n, n))
+        x[:, :d] = p[:, :d]
+        P[:, :d, :d] = C[:, :d, :d]
+        if d == 3:
+            no_height = C[:, 2, 2] > 1e11
+            if no_height.any():
+                x[no_height, 2] = cfg.init_alt_m
+                P[no_height, 2, :] = 0.0
+                P[no_height, :, 2] = 0.0
+                P[no_height, 2, 2] = cfg.init_alt_sigma_m**2
+        sv = self.max_speed / 2.0
+        P[:, np.arange(d, 2 * d), np.arange(d, 2 * d)] = sv**2
+        if n == 3 * d:  # CA: acceleration prior
+            P[:, np.arange(2 * d, 3 * d), np.arange(2 * d, 3 * d)] = 20.0**2
+        if n == 2 * d + 1:  # turn rate prior
+            P[:, -1, -1] = 0.05**2
+        st = self.estimator.new(x, P)
+        keys = np.arange(self._key, self._key + k)
+        self._key += k
+        bit = np.uint64(1) << np.uint64(scan.sensor.index % 64)
+        return TrackTable.new(
+            st, key=keys, id=-1, t=t, status=TENTATIVE, hits=1, opps=1, hist=1, miss_run=0, score=0.0,
+            score_max=0.0, born=t, t_hit=t, revisit=scan.sensor.period_s or 1.0, identity=scan.identity[free], sensors=bit,
+        )
