@@ -229,6 +229,10 @@ class World:
                 extra.update(latency_s=m.latency_s, latency_jitter_s=m.latency_jitter_s)
             if m.sigma_alt_m is not None:
                 extra["sigma_alt_m"] = m.sigma_alt_m
+            if m.fov_az_deg is not None:
+                extra["fov_az_deg"] = list(m.fov_az_deg)
+            if m.fov_el_deg is not None:
+                extra["fov_el_deg"] = list(m.fov_el_deg)
             specs.append(SensorSpec(
                 id=m.id, nation=m.nation, kind=m.kind, x=round(x, 3), y=round(y, 3), z=round(z, 3),
                 releasable_to=m.releasable_to, pd=m.pd, clutter_per_scan=m.clutter_per_scan,
