@@ -22,6 +22,7 @@ demo: $(STAMP)
 	$(BIN)/skyweave demo --out $(OUT)/demo
 
 test: $(STAMP)
+	sh scripts/services.sh
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 $(BSTAMP): $(STAMP)

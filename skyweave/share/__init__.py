@@ -1,1 +1,109 @@
-"""share room (see docs/DESIGN.md)."""
+"""share: the transport-and-trust layer between national nodes (docs/messages.md).
+
+- :mod:`~skyweave.share.schema`: the versioned message schema (msgspec, msgpack on the wire):
+  TrackReport, AlertReport, NodeStatus, the signed Envelope; encode/decode with clear errors.
+- :mod:`~skyweave.share.releasability`: ``REL TO`` markings: parse, validate, intersect, filter.
+- :mod:`~skyweave.share.signing`: Ed25519 keys, key files, the partners' Keyring, sign/verify.
+- :mod:`~skyweave.share.admission`: the receiving Gate: malformed, unsigned, unknown sender,
+  bad signature, not for me, unreleasable, replayed, duplicate, stale, future.
+- :mod:`~skyweave.share.bus`: subjects, the Bus interface, the in-process bus (default).
+- :mod:`~skyweave.share.natsbus`: the same bus over NATS JetStream (asyncio and sync facade).
+- :mod:`~skyweave.share.endpoint`: Publisher (per-partner releasable signed frames) and Receiver.
+- :mod:`~skyweave.share.testing`: start real nats-server processes (tests, benchmarks).
+
+This room imports no other skyweave room and does no numerics.
+"""
+
+from typing import Any
+
+from skyweave.share.admission import REASONS, Admission, Admitted, Gate, Rejected, Verdict
+from skyweave.share.bus import (
+    Bus,
+    BusError,
+    InProcessBus,
+    Subscription,
+    inbox_subject,
+    parse_subject,
+    subject_for,
+    subject_matches,
+)
+from skyweave.share.endpoint import Frame, Publisher, Receiver, Sequencer
+from skyweave.share.releasability import (
+    GROUPS,
+    MarkingError,
+    filter_releasable,
+    format_marking,
+    intersect,
+    is_valid_code,
+    parse_marking,
+    releasable_to,
+    split_releasable,
+    validate_code,
+)
+from skyweave.share.schema import (
+    KINDS,
+    SCHEMA_VERSION,
+    TRACK_CLASSES,
+    AlertReport,
+    Envelope,
+    ImpactArea,
+    LaunchPoint,
+    MessageError,
+    NodeStatus,
+    TrackReport,
+    as_dict,
+    decode_body,
+    decode_envelope,
+    encode_body,
+    encode_envelope,
+    make_msg_id,
+    signing_bytes,
+)
+from skyweave.share.signing import (
+    BadSignature,
+    Keyring,
+    KeyFileError,
+    SignatureError,
+    UnknownSender,
+    Unsigned,
+    generate_key,
+    generate_nation_keys,
+    load_private_key,
+    load_public_key,
+    private_key_b64,
+    public_key_b64,
+    save_private_key,
+    save_public_key,
+    sign_envelope,
+    verify_envelope,
+)
+
+__all__ = [
+    # schema
+    "SCHEMA_VERSION", "KINDS", "TRACK_CLASSES", "MessageError", "TrackReport", "LaunchPoint",
+    "ImpactArea", "AlertReport", "NodeStatus", "Envelope", "make_msg_id", "signing_bytes",
+    "encode_body", "decode_body", "encode_envelope", "decode_envelope", "as_dict",
+    # releasability
+    "GROUPS", "MarkingError", "is_valid_code", "validate_code", "parse_marking", "format_marking",
+    "intersect", "releasable_to", "filter_releasable", "split_releasable",
+    # signing
+    "KeyFileError", "SignatureError", "Unsigned", "UnknownSender", "BadSignature", "generate_key",
+    "save_private_key", "save_public_key", "load_private_key", "load_public_key", "public_key_b64",
+    "private_key_b64", "generate_nation_keys", "Keyring", "sign_envelope", "verify_envelope",
+    # admission
+    "REASONS", "Admitted", "Rejected", "Verdict", "Gate", "Admission",
+    # bus
+    "Bus", "BusError", "Subscription", "InProcessBus", "NatsBus", "AsyncNatsBus", "subject_for",
+    "inbox_subject", "parse_subject", "subject_matches",
+    # endpoints
+    "Sequencer", "Frame", "Publisher", "Receiver",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """NatsBus/AsyncNatsBus load nats-py on first use only."""
+    if name in ("NatsBus", "AsyncNatsBus"):
+        from skyweave.share import natsbus
+
+        return getattr(natsbus, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

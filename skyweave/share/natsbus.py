@@ -1,0 +1,590 @@
+"""The bus over NATS JetStream (nats-py): an asyncio API and a synchronous facade.
+
+Layout (docs/messages.md, "Bus"):
+
+- one stream per *sending* nation, ``SKYWEAVE_<NATION>`` over ``skyweave.<NATION>.>``, file
+  storage (survives server restarts), ``num_replicas`` 1 on one server or 3 on a cluster,
+  ``duplicate_window`` for publish de-duplication by the ``Nats-Msg-Id`` header;
+- one durable push consumer per receiving node and per sending nation's stream, named by the
+  node (``durable``), filtered to ``skyweave.<SENDER>.<ME>.>``, explicit acks: a node that
+  restarts or returns from a partition gets everything after its last acknowledged message;
+- publishes wait for JetStream's acknowledgement and are retried (idempotent thanks to the
+  message id) until ``publish_timeout_s``, so a server loss in a cluster costs latency, not data.
+
+:class:`AsyncNatsBus` is the asyncio API; :class:`NatsBus` runs one on a background event-loop
+thread and calls handlers on a dispatcher thread (``dispatch="thread"``) or in the caller's
+thread on :meth:`NatsBus.pump` (``dispatch="manual"``). A handler's message is acknowledged
+after the handler returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import inspect
+import logging
+import queue
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import nats
+import nats.errors
+import nats.js.errors
+from nats.js import api
+
+from skyweave.share.bus import SUBJECT_ROOT, BusError, Handler, _check_pattern
+
+__all__ = ["AsyncNatsBus", "NatsBus", "stream_name", "consumer_filter", "DEFAULT_URL"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_URL = "nats://127.0.0.1:4222"
+_STREAM_PREFIX = "SKYWEAVE_"
+_DURABLE_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_NATION_RE = re.compile(r"^[A-Z]{3}$")
+_RETRYABLE = (
+    nats.errors.TimeoutError,
+    nats.errors.NoRespondersError,
+    nats.js.errors.NoStreamResponseError,
+    nats.errors.ConnectionReconnectingError,
+    nats.errors.StaleConnectionError,
+    nats.errors.OutboundBufferLimitError,
+    nats.js.errors.ServiceUnavailableError,
+    nats.js.errors.ServerError,
+    asyncio.TimeoutError,
+)
+
+
+def stream_name(nation: str) -> str:
+    """The stream of a sending nation: ``SKYWEAVE_<NATION>``."""
+    if not _NATION_RE.match(nation):
+        raise BusError(f"stream: expected an alpha-3 nation, got {nation!r}")
+    return _STREAM_PREFIX + nation
+
+
+def consumer_filter(pattern: str, nation: str) -> str | None:
+    """The part of subscription ``pattern`` inside ``nation``'s stream (``skyweave.<NATION>.>``), or None.
+
+    ``skyweave.*.JPN.>`` in USA's stream is ``skyweave.USA.JPN.>``; ``skyweave.GBR.>`` has no part
+    in it.
+    """
+    toks = _check_pattern(pattern)
+    if toks[0] == ">":
+        return f"{SUBJECT_ROOT}.{nation}.>"
+    if toks[0] not in (SUBJECT_ROOT, "*") or len(toks) < 2:
+        return None
+    second = toks[1]
+    if second == ">":
+        return f"{SUBJECT_ROOT}.{nation}.>"
+    if second not in ("*", nation):
+        return None
+    if len(toks) < 3:
+        return None  # "skyweave.USA" itself is not a stream subject
+    return ".".join([SUBJECT_ROOT, nation, *toks[2:]])
+
+
+class _AsyncSub:
+    """One subscription: a core NATS one (non-durable) or one JetStream consumer per stream."""
+
+    def __init__(self, bus: "AsyncNatsBus", pattern: str, durable: str | None, subs: list[Any]):
+        self.bus = bus
+        self.pattern = pattern
+        self.durable = durable
+        self._subs = subs
+
+    async def unsubscribe(self) -> None:
+        """Stop delivery after the messages already received are handled; durable positions stay."""
+        for sub in self._subs:
+            try:
+                await sub.drain()
+            except (nats.errors.ConnectionClosedError, nats.errors.BadSubscriptionError, nats.errors.ConnectionDrainingError):
+                pass
+        self._subs = []
+        if self in self.bus._subs:
+            self.bus._subs.remove(self)
+
+
+class AsyncNatsBus:
+    """The skyweave bus over NATS JetStream, asyncio API (see the module docstring).
+
+    Parameters
+    ----------
+    servers : one URL or several (a cluster), e.g. ``nats://10.0.0.1:4222,nats://10.0.0.2:4222``.
+    name : client name shown by the server (e.g. the node id).
+    nations : the network's nations; their streams are created up front so that a receiver's
+        durable consumers exist before the senders start. Others are found on the server.
+    replicas : stream replicas (1 on a single server, 3 on a 3-server cluster).
+    max_age_s : how long streams keep messages (s). Default one day.
+    duplicate_window_s : JetStream publish de-duplication window (s). Default 120 s.
+    ack_wait_s : an unacknowledged delivery is sent again after this long (s).
+    deliver : where a *new* durable consumer starts: ``"new"`` (default: from now on) or
+        ``"all"`` (everything the stream holds). An existing one resumes where it stopped.
+    publish_timeout_s : how long a publish is retried before BusError (s).
+    request_timeout_s : one JetStream API request or publish attempt (s).
+    """
+
+    def __init__(
+        self,
+        servers: str | Sequence[str] = DEFAULT_URL,
+        *,
+        name: str | None = None,
+        nations: Sequence[str] = (),
+        replicas: int = 1,
+        max_age_s: float = 86_400.0,
+        duplicate_window_s: float = 120.0,
+        max_msg_bytes: int = 1 << 20,
+        ack_wait_s: float = 10.0,
+        max_ack_pending: int = 20_000,
+        deliver: str = "new",
+        publish_timeout_s: float = 10.0,
+        request_timeout_s: float = 2.0,
+        connect_timeout_s: float = 5.0,
+        reconnect_wait_s: float = 0.25,
+    ):
+        if isinstance(servers, str):
+            servers = [s.strip() for s in servers.split(",") if s.strip()]
+        if not servers:
+            raise BusError("NatsBus: no server URL given")
+        self.servers = list(servers)
+        self.name = name
+        self.nations = [n for n in nations]
+        for n in self.nations:
+            stream_name(n)
+        if deliver not in ("new", "all"):
+            raise BusError(f"NatsBus: deliver must be 'new' or 'all', got {deliver!r}")
+        self.replicas = int(replicas)
+        self.max_age_s = float(max_age_s)
+        self.duplicate_window_s = float(duplicate_window_s)
+        self.max_msg_bytes = int(max_msg_bytes)
+        self.ack_wait_s = float(ack_wait_s)
+        self.max_ack_pending = int(max_ack_pending)
+        self.deliver = deliver
+        self.publish_timeout_s = float(publish_timeout_s)
+        self.request_timeout_s = float(request_timeout_s)
+        self.connect_timeout_s = float(connect_timeout_s)
+        self.reconnect_wait_s = float(reconnect_wait_s)
+        self.nc: Any = None
+        self.js: Any = None
+        self._streams: set[str] = set()
+        self._subs: list[_AsyncSub] = []
+        self._dispatch: Any = None  # set by the synchronous facade
+        self.stats: Counter[str] = Counter()
+
+    # ------------------------------------------------------------------ connection
+
+    async def connect(self) -> "AsyncNatsBus":
+        """Connect (retrying for ``connect_timeout_s``) and create the configured nations' streams."""
+        # nats-py retries the first connection as it would a reconnection (for ever with
+        # max_reconnect_attempts=-1), so the deadline is ours
+        try:
+            self.nc = await asyncio.wait_for(
+                nats.connect(
+                    servers=self.servers,
+                    name=self.name,
+                    connect_timeout=max(0.5, min(2.0, self.connect_timeout_s)),
+                    reconnect_time_wait=self.reconnect_wait_s,
+                    max_reconnect_attempts=-1,
+                    allow_reconnect=True,
+                    error_cb=self._on_error,
+                    disconnected_cb=self._on_disconnected,
+                    reconnected_cb=self._on_reconnected,
+                ),
+                timeout=self.connect_timeout_s,
+            )
+        except (nats.errors.Error, OSError, asyncio.TimeoutError) as e:
+            where = ", ".join(self.servers)
+            raise BusError(f"cannot connect to NATS at {where} within {self.connect_timeout_s} s: {e!r}") from None
+        self.js = self.nc.jetstream(timeout=self.request_timeout_s)
+        for n in self.nations:
+            await self.ensure_stream(n)
+        return self
+
+    async def _on_error(self, e: Exception) -> None:
+        log.debug("nats client error: %r", e)
+
+    async def _on_disconnected(self) -> None:
+        log.info("nats: disconnected from %s", ", ".join(self.servers))
+
+    async def _on_reconnected(self) -> None:
+        log.info("nats: reconnected to %s", self.nc.connected_url.netloc if self.nc.connected_url else "?")
+
+    async def _retry(self, what: str, fn, timeout: float | None = None):
+        """Run ``await fn()`` until it succeeds or ``timeout`` (default publish_timeout_s) passes."""
+        deadline = time.monotonic() + (self.publish_timeout_s if timeout is None else timeout)
+        delay = 0.02
+        while True:
+            try:
+                return await fn()
+            except _RETRYABLE as e:
+                err: Exception = e
+            except nats.js.errors.APIError as e:  # e.g. "JetStream cluster not available" during elections
+                if e.code is not None and 400 <= e.code < 500 and e.code not in (408,):
+                    raise BusError(f"{what}: {e}") from None
+                err = e
+            except nats.errors.Error as e:  # closed connection, bad subject...: not worth retrying
+                raise BusError(f"{what}: {e!r}") from None
+            if time.monotonic() + delay > deadline:
+                raise BusError(f"{what}: gave up after {self.publish_timeout_s if timeout is None else timeout:.1f} s: {err!r}")
+            self.stats["retries"] += 1
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+    # ------------------------------------------------------------------ streams
+
+    def stream_config(self, nation: str) -> api.StreamConfig:
+        """The stream configuration of one sending nation (docs/messages.md)."""
+        return api.StreamConfig(
+            name=stream_name(nation),
+            description=f"skyweave messages sent by {nation}",
+            subjects=[f"{SUBJECT_ROOT}.{nation}.>"],
+            retention=api.RetentionPolicy.LIMITS,
+            storage=api.StorageType.FILE,
+            num_replicas=self.replicas,
+            max_age=self.max_age_s,
+            duplicate_window=self.duplicate_window_s,
+            max_msg_size=self.max_msg_bytes,
+            discard=api.DiscardPolicy.OLD,
+        )
+
+    async def ensure_stream(self, nation: str) -> str:
+        """Create ``nation``'s stream unless it exists; return its name."""
+        name = stream_name(nation)
+        if name in self._streams:
+            return name
+
+        async def attempt():
+            try:
+                info = await self.js.stream_info(name)
+                if info.config.num_replicas not in (None, self.replicas):
+                    log.warning("stream %s exists with %s replicas, not %s: left as it is",
+                                name, info.config.num_replicas, self.replicas)
+            except nats.js.errors.NotFoundError:
+                try:
+                    await self.js.add_stream(self.stream_config(nation))
+                except nats.js.errors.BadRequestError as e:
+                    if "already in use" not in str(e) and "exists" not in str(e):
+                        raise
+
+        await self._retry(f"create stream {name}", attempt)
+        self._streams.add(name)
+        return name
+
+    async def streams(self) -> list[str]:
+        """Sending nations whose streams exist on the server (and those configured)."""
+        found = set(self.nations)
+
+        async def attempt():
+            return await self.js.streams_info()
+
+        for info in await self._retry("list streams", attempt):
+            nm = info.config.name or ""
+            if nm.startswith(_STREAM_PREFIX) and _NATION_RE.match(nm[len(_STREAM_PREFIX):]):
+                found.add(nm[len(_STREAM_PREFIX):])
+        return sorted(found)
+
+    # ------------------------------------------------------------------ publish / subscribe
+
+    async def publish(self, subject: str, data: bytes, *, msg_id: str | None = None) -> int:
+        """Publish to JetStream and wait for its acknowledgement; return the stream sequence.
+
+        Retried until ``publish_timeout_s`` (safe: the server drops a re-sent ``msg_id``).
+        """
+        toks = _check_pattern(subject)
+        if len(toks) < 3 or toks[0] != SUBJECT_ROOT or "*" in toks or toks[-1] == ">":
+            raise BusError(f"publish: expected a subject '{SUBJECT_ROOT}.<SENDER>.<...>', got {subject!r}")
+        stream = await self.ensure_stream(toks[1])
+        headers = {"Nats-Msg-Id": msg_id} if msg_id else None
+        ack = await self._retry(
+            f"publish {subject}",
+            lambda: self.js.publish(subject, bytes(data), timeout=self.request_timeout_s, stream=stream, headers=headers),
+        )
+        self.stats["published"] += 1
+        if ack.duplicate:
+            self.stats["deduplicated"] += 1
+        return ack.seq
+
+    async def subscribe(self, subject: str, handler: Handler, *, durable: str | None = None) -> _AsyncSub:
+        """Subscribe ``handler(subject, data)`` (sync or async) to ``subject``.
+
+        Without ``durable``: a plain NATS subscription (live messages only). With it: a durable
+        JetStream consumer named ``durable`` in every sending nation's stream the subject reaches,
+        acknowledged after the handler returns.
+        """
+        _check_pattern(subject)
+        if durable is None:
+            cb = self._callback(handler, ack=False)
+            sub = await self.nc.subscribe(subject, cb=cb)
+            s = _AsyncSub(self, subject, None, [sub])
+            self._subs.append(s)
+            return s
+        if not _DURABLE_RE.match(durable):
+            raise BusError(f"durable: expected letters, digits, '_' or '-' (at most 64), got {durable!r}")
+        subs = []
+        nations = await self.streams()
+        for nation in nations:
+            filt = consumer_filter(subject, nation)
+            if filt is None:
+                continue
+            stream = await self.ensure_stream(nation)
+            subs.append(await self._durable(stream, filt, durable, handler))
+        if not subs:
+            raise BusError(f"subscribe {subject!r}: no skyweave stream covers it (streams: {nations})")
+        s = _AsyncSub(self, subject, durable, subs)
+        self._subs.append(s)
+        return s
+
+    async def _durable(self, stream: str, filt: str, durable: str, handler: Handler):
+        async def info():
+            try:
+                return await self.js.consumer_info(stream, durable)
+            except nats.js.errors.NotFoundError:
+                return None
+
+        existing = await self._retry(f"consumer {stream}/{durable}", info)
+        if existing is not None and existing.config.filter_subject != filt:
+            raise BusError(
+                f"durable {durable!r} on {stream} exists with filter {existing.config.filter_subject!r}, not {filt!r}"
+            )
+        config = api.ConsumerConfig(
+            durable_name=durable,
+            deliver_policy=api.DeliverPolicy.NEW if self.deliver == "new" else api.DeliverPolicy.ALL,
+            ack_policy=api.AckPolicy.EXPLICIT,
+            ack_wait=self.ack_wait_s,
+            max_ack_pending=self.max_ack_pending,
+            filter_subject=filt,
+        )
+        cb = self._callback(handler, ack=True)
+        return await self._retry(
+            f"subscribe {stream}/{durable}",
+            lambda: self.js.subscribe(filt, durable=durable, stream=stream, cb=cb, manual_ack=True, config=config),
+        )
+
+    def _callback(self, handler: Handler, *, ack: bool):
+        async def cb(msg) -> None:
+            self.stats["delivered"] += 1
+            if self._dispatch is not None:
+                self._dispatch(handler, msg.subject, msg.data, msg if ack else None)
+                return
+            try:
+                res = handler(msg.subject, msg.data)
+                if inspect.isawaitable(res):
+                    await res
+            except Exception:
+                self.stats["handler_errors"] += 1
+                log.exception("handler %r failed on %s; message acknowledged and dropped", handler, msg.subject)
+            if ack:
+                await self.ack(msg)
+
+        return cb
+
+    async def ack(self, msg) -> None:
+        try:
+            await msg.ack()
+        except Exception as e:  # connection lost: the server redelivers after ack_wait
+            log.debug("ack of %s failed: %r", msg.subject, e)
+
+    async def flush(self, timeout: float | None = None) -> None:
+        """Round trip to the server: everything sent so far (acks included) has reached it."""
+        await self.nc.flush(timeout=timeout or self.request_timeout_s)
+
+    async def close(self) -> None:
+        """Drain subscriptions (pending messages handled and acknowledged), then close the connection."""
+        for s in list(self._subs):
+            await s.unsubscribe()
+        if self.nc is not None and not self.nc.is_closed:
+            try:
+                await self.nc.flush(timeout=self.request_timeout_s)
+            except Exception:
+                pass
+            await self.nc.close()
+
+
+class _SyncSub:
+    def __init__(self, bus: "NatsBus", asub: _AsyncSub):
+        self.bus = bus
+        self.asub = asub
+
+    def unsubscribe(self) -> None:
+        """Stop delivery; frames already received are handled (and acknowledged) first."""
+        self.bus._run(self.asub.unsubscribe())
+        self.bus._wait_dispatched()
+
+    close = unsubscribe
+
+
+class NatsBus:
+    """Synchronous facade over :class:`AsyncNatsBus` (same arguments), on a background loop thread.
+
+    ``dispatch="thread"``: handlers run on one dispatcher thread, one message at a time in
+    arrival order, and may publish. ``dispatch="manual"``: messages wait until the owner calls
+    :meth:`pump`, which runs their handlers in the calling thread. Messages are acknowledged
+    after their handler returns.
+    """
+
+    def __init__(self, servers: str | Sequence[str] = DEFAULT_URL, *, dispatch: str = "thread", **kwargs: Any):
+        if dispatch not in ("thread", "manual"):
+            raise BusError(f"NatsBus: dispatch must be 'thread' or 'manual', got {dispatch!r}")
+        self.aio = AsyncNatsBus(servers, **kwargs)
+        self.aio._dispatch = self._enqueue
+        self._queue: queue.Queue = queue.Queue()
+        self._inflight: set[concurrent.futures.Future] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+        self.loop = asyncio.new_event_loop()
+        self._loop_thread = threading.Thread(target=self.loop.run_forever, name="skyweave-nats-loop", daemon=True)
+        self._loop_thread.start()
+        self._dispatcher: threading.Thread | None = None
+        try:
+            self._run(self.aio.connect())
+        except BaseException:
+            self._stop_loop()
+            raise
+        if dispatch == "thread":
+            self._dispatcher = threading.Thread(target=self._dispatch_forever, name="skyweave-nats-dispatch", daemon=True)
+            self._dispatcher.start()
+
+    @property
+    def stats(self) -> Counter[str]:
+        return self.aio.stats
+
+    def _run(self, coro, timeout: float | None = None):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    # ------------------------------------------------------------------ interface
+
+    def publish(self, subject: str, data: bytes, *, msg_id: str | None = None, wait: bool = True) -> None:
+        """Publish; with ``wait`` (default) block until JetStream acknowledges it (BusError if never).
+
+        ``wait=False`` pipelines: the call returns at once and :meth:`flush` waits for (and
+        raises the first error of) everything outstanding.
+        """
+        if self._closed:
+            raise BusError("publish on a closed bus")
+        fut = asyncio.run_coroutine_threadsafe(self.aio.publish(subject, data, msg_id=msg_id), self.loop)
+        if wait:
+            fut.result()
+            return
+        with self._lock:
+            self._inflight.add(fut)
+        fut.add_done_callback(self._done)
+
+    def _done(self, fut: concurrent.futures.Future) -> None:
+        if fut.exception() is not None:
+            log.error("publish failed: %s", fut.exception())
+            return  # kept in _inflight so that flush() raises it
+        with self._lock:
+            self._inflight.discard(fut)
+
+    def subscribe(self, subject: str, handler: Handler, *, durable: str | None = None) -> _SyncSub:
+        """See :meth:`AsyncNatsBus.subscribe`; handlers run as ``dispatch`` says."""
+        if self._closed:
+            raise BusError("subscribe on a closed bus")
+        return _SyncSub(self, self._run(self.aio.subscribe(subject, handler, durable=durable)))
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Wait for outstanding ``wait=False`` publishes (raising the first failure), then a server round trip."""
+        with self._lock:
+            pending = list(self._inflight)
+        done, not_done = concurrent.futures.wait(pending, timeout=timeout)
+        with self._lock:
+            for f in done:
+                self._inflight.discard(f)
+        for f in done:
+            if f.exception() is not None:
+                raise BusError(f"publish failed: {f.exception()}")
+        if not_done:
+            raise BusError(f"flush: {len(not_done)} publishes not acknowledged within {timeout} s")
+        self._run(self.aio.flush(timeout))
+
+    def pump(self, timeout: float = 0.0, max_messages: int | None = None) -> int:
+        """(dispatch="manual") Handle waiting messages in this thread; wait up to ``timeout`` s for the first."""
+        n = 0
+        deadline = time.monotonic() + timeout
+        while max_messages is None or n < max_messages:
+            try:
+                remaining = deadline - time.monotonic()
+                item = self._queue.get(timeout=remaining) if n == 0 and remaining > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:  # closed
+                break
+            self._handle(item)
+            n += 1
+        return n
+
+    def close(self) -> None:
+        """Drain subscriptions, handle what arrived, acknowledge it, close the connection and threads."""
+        if self._closed:
+            return
+        if threading.current_thread() in (self._dispatcher, self._loop_thread):
+            raise BusError("NatsBus.close() called from a handler; close it from the owner's thread")
+        self._closed = True
+        try:
+            for s in list(self.aio._subs):
+                self._run(s.unsubscribe(), timeout=30)
+            self._wait_dispatched()
+            try:
+                self.flush(timeout=self.aio.request_timeout_s)
+            except BusError as e:
+                log.warning("close: %s", e)
+            self._run(self.aio.close(), timeout=30)
+        finally:
+            self._queue.put(None)
+            if self._dispatcher is not None:
+                self._dispatcher.join(timeout=5)
+            self._stop_loop()
+
+    def __enter__(self) -> "NatsBus":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ internals
+
+    def _enqueue(self, handler: Handler, subject: str, data: bytes, msg: Any) -> None:
+        self._queue.put((handler, subject, data, msg))
+
+    def _handle(self, item) -> None:
+        handler, subject, data, msg = item
+        try:
+            handler(subject, data)
+        except Exception:
+            self.aio.stats["handler_errors"] += 1
+            log.exception("handler %r failed on %s; message acknowledged and dropped", handler, subject)
+        finally:
+            self._queue.task_done()
+        if msg is not None and not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(lambda: self.loop.create_task(self.aio.ack(msg)))
+
+    def _dispatch_forever(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                self._queue.task_done()
+                return
+            self._handle(item)
+
+    def _wait_dispatched(self) -> None:
+        """Block until the dispatcher has handled everything queued (thread mode only).
+
+        From a handler (the dispatcher thread itself) it returns at once: waiting there would
+        wait for itself.
+        """
+        if (
+            self._dispatcher is not None
+            and self._dispatcher.is_alive()
+            and threading.current_thread() is not self._dispatcher
+        ):
+            self._queue.join()
+
+    def _stop_loop(self) -> None:
+        if self.loop.is_running():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._loop_thread.join(timeout=5)
+        if not self.loop.is_running():
+            self.loop.close()

@@ -1,0 +1,283 @@
+"""Ed25519 signatures for envelopes: nation key pairs, key files, the partners' keyring.
+
+Each nation holds one Ed25519 private key (RFC 8032) and gives its public key to its partners;
+every envelope it sends carries a 64-byte signature over
+:func:`skyweave.share.schema.signing_bytes` (all fields but the signature, recipient and payload
+included). Key files are PEM (PKCS#8 private, SubjectPublicKeyInfo public); the loaders also take
+the raw 32-byte key in base64, as a file's content or as a string. Private key files are written
+with mode 0600.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import os
+import stat
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import msgspec
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from skyweave.share.releasability import validate_code
+from skyweave.share.schema import Envelope, signing_bytes
+
+__all__ = [
+    "KeyFileError",
+    "SignatureError",
+    "Unsigned",
+    "UnknownSender",
+    "BadSignature",
+    "generate_key",
+    "save_private_key",
+    "save_public_key",
+    "load_private_key",
+    "load_public_key",
+    "public_key_b64",
+    "private_key_b64",
+    "generate_nation_keys",
+    "Keyring",
+    "sign_envelope",
+    "verify_envelope",
+]
+
+log = logging.getLogger(__name__)
+
+
+class KeyFileError(ValueError):
+    """A key file or key string that cannot be used: names the source and what was wrong."""
+
+
+class SignatureError(Exception):
+    """An envelope failed verification; ``reason`` is the admission reason it maps to."""
+
+    reason = "bad_signature"
+
+
+class Unsigned(SignatureError):
+    """The envelope carries no signature."""
+
+    reason = "unsigned"
+
+
+class UnknownSender(SignatureError):
+    """No public key is configured for the sender nation."""
+
+    reason = "unknown_sender"
+
+
+class BadSignature(SignatureError):
+    """The signature does not verify: forged (another key) or tampered (content changed)."""
+
+    reason = "bad_signature"
+
+
+# --------------------------------------------------------------------------- keys and files
+
+
+def generate_key() -> Ed25519PrivateKey:
+    """A new random Ed25519 private key (its public key: ``key.public_key()``)."""
+    return Ed25519PrivateKey.generate()
+
+
+def _raw_public(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def public_key_b64(key: Ed25519PublicKey | Ed25519PrivateKey) -> str:
+    """The raw 32-byte public key in standard base64 (44 characters), for configuration files."""
+    if isinstance(key, Ed25519PrivateKey):
+        key = key.public_key()
+    return base64.b64encode(_raw_public(key)).decode("ascii")
+
+
+def private_key_b64(key: Ed25519PrivateKey) -> str:
+    """The raw 32-byte private key (seed) in base64. Handle as a secret."""
+    raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+    return base64.b64encode(raw).decode("ascii")
+
+
+def _write(path: Path, data: bytes, mode: int, overwrite: bool) -> None:
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if overwrite else os.O_EXCL)
+    try:
+        fd = os.open(path, flags, mode)
+    except FileExistsError:
+        raise KeyFileError(f"{path}: exists (pass overwrite=True to replace it)") from None
+    try:
+        os.fchmod(fd, mode)  # os.open's mode is filtered by the umask, and ignored for an existing file
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+def save_private_key(key: Ed25519PrivateKey, path: str | Path, *, overwrite: bool = False) -> Path:
+    """Write ``key`` as an unencrypted PKCS#8 PEM file with mode 0600; return the path."""
+    path = Path(path)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    _write(path, pem, 0o600, overwrite)
+    return path
+
+
+def save_public_key(key: Ed25519PublicKey | Ed25519PrivateKey, path: str | Path, *, overwrite: bool = False) -> Path:
+    """Write the public key as a SubjectPublicKeyInfo PEM file (mode 0644); return the path."""
+    if isinstance(key, Ed25519PrivateKey):
+        key = key.public_key()
+    path = Path(path)
+    pem = key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    _write(path, pem, 0o644, overwrite)
+    return path
+
+
+def _b64_32(text: str, source: str, what: str) -> bytes:
+    try:
+        raw = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise KeyFileError(f"{source}: expected a PEM {what} or a base64 32-byte key, got text that is neither") from None
+    if len(raw) != 32:
+        raise KeyFileError(f"{source}: expected a base64 32-byte Ed25519 {what}, got {len(raw)} bytes")
+    return raw
+
+
+def load_private_key(path: str | Path) -> Ed25519PrivateKey:
+    """Read an Ed25519 private key file: PKCS#8 PEM, or the raw 32-byte seed in base64.
+
+    Warns (logging) when the file is readable by group or others.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+        mode = path.stat().st_mode
+    except OSError as e:
+        raise KeyFileError(f"{path}: cannot read private key: {e.strerror}") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        log.warning("%s: private key file is accessible by group/others (mode %o); chmod 600 it", path, mode & 0o777)
+    if data.lstrip().startswith(b"-----BEGIN"):
+        try:
+            key = serialization.load_pem_private_key(data, password=None)
+        except (ValueError, TypeError) as e:
+            raise KeyFileError(f"{path}: not a readable unencrypted PEM private key ({e})") from None
+        if not isinstance(key, Ed25519PrivateKey):
+            raise KeyFileError(f"{path}: expected an Ed25519 private key, got {type(key).__name__}")
+        return key
+    return Ed25519PrivateKey.from_private_bytes(_b64_32(data.decode("ascii", "replace"), str(path), "private key"))
+
+
+def load_public_key(source: str | Path | bytes | Ed25519PublicKey) -> Ed25519PublicKey:
+    """A public key from a PEM file path, a base64 string of the raw 32 bytes, PEM text, or a key.
+
+    A string is taken as the key when it is PEM text or 44 characters (base64 of 32 bytes), and
+    as a file path otherwise.
+    """
+    if isinstance(source, Ed25519PublicKey):
+        return source
+    label = "public key"
+    is_text_key = isinstance(source, str) and (source.lstrip().startswith("-----") or len(source.strip()) == 44)
+    if isinstance(source, Path) or (isinstance(source, str) and not is_text_key):
+        path = Path(source)
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise KeyFileError(f"{path}: cannot read public key: {e.strerror}") from None
+        label = str(path)
+    elif isinstance(source, str):
+        data = source.encode("ascii", "replace")
+    elif isinstance(source, bytes):
+        data = source
+    else:
+        raise KeyFileError(f"expected a public key path, base64 string or PEM, got {type(source).__name__}")
+    if data.lstrip().startswith(b"-----BEGIN"):
+        try:
+            key = serialization.load_pem_public_key(data)
+        except (ValueError, TypeError) as e:
+            raise KeyFileError(f"{label}: not a readable PEM public key ({e})") from None
+        if not isinstance(key, Ed25519PublicKey):
+            raise KeyFileError(f"{label}: expected an Ed25519 public key, got {type(key).__name__}")
+        return key
+    return Ed25519PublicKey.from_public_bytes(_b64_32(data.decode("ascii", "replace"), label, "public key"))
+
+
+def generate_nation_keys(nations: Iterable[str], directory: str | Path, *, overwrite: bool = False) -> dict[str, Path]:
+    """Create ``DIR/<NATION>.key`` (0600) and ``DIR/<NATION>.pub`` for each nation.
+
+    Returns nation -> public key path, ready for :meth:`Keyring.from_config`.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    out: dict[str, Path] = {}
+    for nation in nations:
+        validate_code(nation)
+        key = generate_key()
+        save_private_key(key, directory / f"{nation}.key", overwrite=overwrite)
+        out[nation] = save_public_key(key, directory / f"{nation}.pub", overwrite=overwrite)
+    return out
+
+
+class Keyring:
+    """The partners' public keys, by nation: who this node believes, and how to check them."""
+
+    def __init__(self, keys: Mapping[str, Ed25519PublicKey] | None = None):
+        self._keys: dict[str, Ed25519PublicKey] = {}
+        for nation, key in (keys or {}).items():
+            self.add(nation, key)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, str | Path | bytes | Ed25519PublicKey]) -> "Keyring":
+        """From ``{nation: public key file path | base64 | PEM}`` (as in a node's YAML config)."""
+        ring = cls()
+        for nation, src in config.items():
+            ring.add(nation, load_public_key(src))
+        return ring
+
+    def add(self, nation: str, key: Ed25519PublicKey | str | Path | bytes) -> None:
+        """Trust ``key`` for ``nation`` (replaces a previous key)."""
+        validate_code(nation)
+        self._keys[nation] = load_public_key(key)
+
+    def remove(self, nation: str) -> None:
+        """Stop trusting ``nation`` (revocation)."""
+        self._keys.pop(nation, None)
+
+    def get(self, nation: str) -> Ed25519PublicKey | None:
+        return self._keys.get(nation)
+
+    def __contains__(self, nation: object) -> bool:
+        return nation in self._keys
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    @property
+    def nations(self) -> tuple[str, ...]:
+        return tuple(sorted(self._keys))
+
+    def to_config(self) -> dict[str, str]:
+        """``{nation: base64 public key}``: the portable form of this keyring."""
+        return {n: public_key_b64(k) for n, k in sorted(self._keys.items())}
+
+    def __repr__(self) -> str:
+        return f"Keyring({', '.join(self.nations)})"
+
+
+# --------------------------------------------------------------------------- envelopes
+
+
+def sign_envelope(env: Envelope, key: Ed25519PrivateKey) -> Envelope:
+    """The envelope with ``sig`` = Ed25519(key, signing_bytes(env))."""
+    return msgspec.structs.replace(env, sig=key.sign(signing_bytes(env)))
+
+
+def verify_envelope(env: Envelope, keyring: Keyring) -> None:
+    """Check ``env``'s signature with the sender nation's key; raise a SignatureError subclass if not good."""
+    if not env.sig:
+        raise Unsigned(f"envelope {env.msg_id} carries no signature")
+    key = keyring.get(env.sender)
+    if key is None:
+        raise UnknownSender(f"no public key configured for sender nation {env.sender}")
+    try:
+        key.verify(env.sig, signing_bytes(env))
+    except InvalidSignature:
+        raise BadSignature(f"signature of {env.msg_id} does not verify with {env.sender}'s key") from None

@@ -1,0 +1,132 @@
+"""No leaks: over 100,000 random reports and random topologies, nothing reaches a nation outside its marking.
+
+Two layers are checked on every frame:
+- the sender: the frame built for a partner holds no byte of a report withheld from it (each
+  report carries unique ids, searched for in the encoded frame bytes);
+- the receiver: what its gate admits is releasable to it, and a sender that skips its filter
+  (a bug, or a hostile partner with a valid key) gets its frame rejected as ``unreleasable``.
+"""
+
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from skyweave.share import Gate, Keyring, Publisher, Sequencer, TrackReport, generate_key
+from skyweave.share.endpoint import Frame
+from skyweave.share.schema import Envelope, encode_body, encode_envelope, make_msg_id
+from skyweave.share.signing import sign_envelope
+
+POOL = ["USA", "JPN", "AUS", "GBR", "CAN", "NZL", "KOR", "FRA", "DEU", "IND"]
+KEYS = {n: generate_key() for n in POOL}
+RING = Keyring({n: k.public_key() for n, k in KEYS.items()})
+CLASSES = ["aircraft", "cruise", "ballistic", "unknown"]
+
+
+def random_report(rng: random.Random, uid: int, sender: str, nations: list[str]) -> TrackReport:
+    """A report with a random marking over the topology's nations (and sometimes outsiders)."""
+    marking = {n for n in nations if rng.random() < 0.5}
+    if rng.random() < 0.2:
+        marking.add(rng.choice(POOL))
+    if rng.random() < 0.7:
+        marking.add(sender)  # usually, not always: a marking need not include its owner
+    dims = 3 if rng.random() < 0.8 else 2
+    n = 2 * dims
+    return TrackReport(
+        nation=sender, node=f"{sender.lower()}-n", track_id=f"TRK{uid:07d}Q", t=0.0,
+        state=[rng.uniform(-1e5, 1e5) for _ in range(n)],
+        cov=[rng.random() for _ in range(n * n)] if rng.random() < 0.3 else [],
+        dims=dims, cls=rng.choice(CLASSES), class_conf=rng.random(), identity=f"ID{uid:07d}Z",
+        quality=rng.randrange(16), releasable_to=tuple(sorted(marking)), sources=[f"{sender}:TRK{uid:07d}Q"],
+    )
+
+
+def rogue_frame(key, sender: str, seq: int, reports: list[TrackReport], partner: str, t: float) -> Frame:
+    """A frame that skips the filter and claims the partner may see it all (valid signature)."""
+    env = Envelope(kind="tracks", sender=sender, node=f"{sender.lower()}-n", seq=seq,
+                   msg_id=make_msg_id(sender, f"{sender.lower()}-n", seq), t=t, recipient=partner,
+                   releasable_to=(partner,), payload=encode_body("tracks", reports))
+    return Frame(partner, "", env.msg_id, encode_envelope(sign_envelope(env, key)), len(reports))
+
+
+def test_zero_leaks_over_100k_random_reports_and_topologies():
+    rng = random.Random(20240410)
+    seqs = {n: Sequencer(1) for n in POOL}
+    gates = {n: Gate(n, RING, max_age_s=None, max_future_s=None, window=1 << 20) for n in POOL}
+    n_reports = n_decisions = n_frames = n_rogue = 0
+    byte_leaks = delivered_leaks = lost = 0
+    uid = 0
+    t = 0.0
+    while n_reports < 100_000:
+        t += 1.0
+        nations = rng.sample(POOL, rng.randint(2, 6))
+        for sender in nations:
+            others = [n for n in nations if n != sender]
+            partners = [p for p in others if rng.random() < 0.8] or [rng.choice(others)]
+            batch = []
+            for _ in range(rng.randint(1, 60)):
+                batch.append(random_report(rng, uid, sender, nations))
+                uid += 1
+            n_reports += len(batch)
+            pub = Publisher(sender, f"{sender.lower()}-n", KEYS[sender], partners, sequencer=seqs[sender])
+            for partner in partners:
+                n_decisions += len(batch)
+                withheld = [r for r in batch if partner not in r.releasable_to]
+                frame = pub.build("tracks", batch, t, partner)
+                if frame is None:
+                    assert len(withheld) == len(batch)
+                    continue
+                n_frames += 1
+                assert frame.partner == partner
+                for r in withheld:  # not one byte of a withheld report in the partner's frame
+                    if r.track_id.encode() in frame.data or r.identity.encode() in frame.data:
+                        byte_leaks += 1
+                verdict = gates[partner].admit(frame.data, now=t)
+                assert verdict.ok, verdict
+                delivered_leaks += sum(partner not in r.releasable_to for r in verdict.body)
+                lost += len(batch) - len(withheld) - len(verdict.body)  # and nothing releasable is lost
+                if withheld and rng.random() < 0.1:
+                    # a sender that skips its filter: the receiver must refuse the whole frame
+                    n_rogue += 1
+                    rogue = rogue_frame(KEYS[sender], sender, seqs[sender](), batch, partner, t)
+                    v = gates[partner].admit(rogue.data, now=t)
+                    assert v.reason == "unreleasable", v
+                    if v.ok:
+                        delivered_leaks += sum(partner not in r.releasable_to for r in v.body)
+    assert n_reports >= 100_000 and n_frames > 5_000 and n_rogue > 200
+    assert byte_leaks == 0
+    assert delivered_leaks == 0
+    assert lost == 0
+    print(f"reports {n_reports}, report-partner decisions {n_decisions}, frames {n_frames}, rogue frames {n_rogue}: 0 leaks")
+
+
+nations_st = st.lists(st.sampled_from(POOL), min_size=2, max_size=6, unique=True)
+
+
+@settings(max_examples=150, deadline=None)
+@given(nations_st, st.data())
+def test_leaks_hypothesis(nations, data):
+    sender = data.draw(st.sampled_from(nations))
+    others = [n for n in nations if n != sender]
+    partners = data.draw(st.lists(st.sampled_from(others), min_size=1, unique=True))
+    markings = data.draw(st.lists(st.lists(st.sampled_from(POOL), unique=True), min_size=1, max_size=12))
+    reports = [
+        TrackReport(nation=sender, node="n1", track_id=f"UNIQ{i:04d}K", t=1.0, state=[0.0] * 6,
+                    releasable_to=tuple(sorted(m)))
+        for i, m in enumerate(markings)
+    ]
+    pub = Publisher(sender, "n1", KEYS[sender], partners, sequencer=Sequencer(1))
+    for partner in partners:
+        gate = Gate(partner, RING)
+        frame = pub.build("tracks", reports, 1.0, partner)
+        allowed = [r for r in reports if partner in r.releasable_to]
+        if frame is None:
+            assert not allowed
+            continue
+        for r in reports:
+            assert (r.track_id.encode() in frame.data) == (r in allowed)
+        v = gate.admit(frame.data, now=1.0)
+        assert v.ok and v.body == allowed
+        # the frame's marking is the intersection of its items': partner always in it
+        assert partner in v.envelope.releasable_to
+        assert all(set(v.envelope.releasable_to) <= set(r.releasable_to) for r in allowed)
