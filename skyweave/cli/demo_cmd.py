@@ -70,3 +70,25 @@ def demo(out, scenario, duration, seed):
     click.echo("== 3. track: each nation's node on its own sensors (DIR/<NATION>/local.jsonl)")
     rows = track_nations(out)
     print_nations(rows, 2000.0)
+    click.echo("== 4. missile warning on every nation's sensors, as it happens (DIR/alerts.jsonl)")
+    warn_joint(out)
+
+
+def warn_joint(out: Path) -> dict:
+    """Run tracking and missile warning over the whole folder, printing the alert timeline."""
+    import json
+
+    from skyweave.cli.warn_cmd import Timeline, describe
+    from skyweave.node.warn_files import warn_files
+    from skyweave.warn.warner import WarnConfig
+
+    tl = Timeline(60.0)
+    with open(out / "alerts.jsonl", "w") as f:
+        def emit(u):
+            f.write(json.dumps(u) + "\n")
+            if tl.wants(u):
+                click.echo("   " + describe(u))
+
+        s = warn_files(out, emit, warn_config=WarnConfig(alert_prefix="CMD"))
+    click.echo(f"   {s['alerts']} alerts, {s['alert_updates']} updates written to {out / 'alerts.jsonl'}")
+    return s

@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "validate": ("skyweave.cli.validate_cmd", "validate", "Check a scenario folder's files line by line."),
     "track": ("skyweave.cli.track_cmd", "track", "Track detections into tracks.jsonl."),
     "eval": ("skyweave.cli.eval_cmd", "eval_", "Score tracks against truth: GOSPA, OSPA, RMSE, SIAP, ANEES."),
+    "warn": ("skyweave.cli.warn_cmd", "warn", "Track a scenario folder and warn of ballistic missiles: launch, impact, time to go."),
 }
 
 

@@ -163,12 +163,13 @@ class IMM:
     def _per_model(self, st, meas):
         return [f.predict_measurement(meas, st["xm"][:, j], st["Pm"][:, j]) for j, f in enumerate(self.filters)]
 
-    def update(self, st: dict, meas, z, R, mp=None):
+    def update(self, st: dict, meas, z, R, mp=None, consider=None):
+        """Model-conditioned updates and the mode probabilities; ``consider`` as in :func:`update`."""
         xm, Pm, mu = st["xm"].copy(), st["Pm"].copy(), st["mu"]
         logL = np.empty(mu.shape)
         for j, mpj in enumerate(self._per_model(st, meas)):
             y, S, Si = innovations(meas, mpj, z, R)
-            xm[:, j], Pm[:, j] = update(xm[:, j], Pm[:, j], mpj, y, S, Si)
+            xm[:, j], Pm[:, j] = update(xm[:, j], Pm[:, j], mpj, y, S, Si, consider)
             logL[:, j] = gaussian_loglik(y, S, Si)
         lw = logL + np.log(np.maximum(mu, 1e-300))
         top = lw.max(axis=1, keepdims=True)

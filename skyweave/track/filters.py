@@ -137,9 +137,22 @@ def innovations(meas, mp: MeasurementPrediction, z: np.ndarray, R: np.ndarray):
     return y, S, Si
 
 
-def update(x, P, mp: MeasurementPrediction, y, S, Si):
-    """Kalman update of aligned rows: K = P_xz S⁻¹, x⁺ = x + K y, P⁺ = P − K S Kᵀ (symmetrised)."""
+def update(x, P, mp: MeasurementPrediction, y, S, Si, consider: np.ndarray | None = None):
+    """Kalman update of aligned rows: K = P_xz S⁻¹, x⁺ = x + K y, P⁺ = P − K S Kᵀ (symmetrised).
+
+    ``consider`` (n,) marks state components held as *consider parameters* (Schmidt 1966): their
+    gain rows are zero, so the measurement does not move them while their uncertainty still
+    enters every other component; the covariance then takes the general form for a suboptimal
+    gain, P⁺ = P − K P_xzᵀ − P_xz Kᵀ + K S Kᵀ.
+    """
     K = mp.Pxz @ Si
+    if consider is not None and np.any(consider):
+        K = K.copy()
+        K[:, consider, :] = 0.0
+        Kt = np.swapaxes(K, 1, 2)
+        x_new = x + np.einsum("nij,nj->ni", K, y)
+        P_new = P - K @ np.swapaxes(mp.Pxz, 1, 2) - mp.Pxz @ Kt + K @ S @ Kt
+        return x_new, symmetrise(P_new)
     x_new = x + np.einsum("nij,nj->ni", K, y)
     P_new = symmetrise(P - K @ S @ np.swapaxes(K, 1, 2))
     return x_new, P_new

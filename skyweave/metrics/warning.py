@@ -1,0 +1,122 @@
+"""Scoring missile warnings against truth: impact error, ellipse coverage, latency and false alerts.
+
+Inputs are plain data: alert updates as in alerts.jsonl (dicts) and the true launches (dicts with
+``id``, ``launch`` {lat, lon, t}, ``burnout_t``, ``impact`` {lat, lon, t}, as in targets.json).
+
+- Each alert is matched to the true missile whose impact is nearest to the alert's predicted
+  impacts (median over its updates), or, for an alert that never predicted an impact, whose launch
+  is nearest to its launch estimate; an alert farther than ``match_km`` from every truth is false.
+- Per update with an impact: the great-circle error of the predicted impact point (m), the error
+  of the impact time (s), and whether the true impact lies inside the 95 % ellipse (the Mahalanobis
+  test of the east/north offset against the ellipse's axes).
+- Latency: from launch to the first update of the missile's first alert (any status), and to the
+  first update with an impact.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+R_EARTH = 6_371_008.8
+CHI2_2_95 = 5.991464547107979
+
+
+def great_circle_m(lat1, lon1, lat2, lon2) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dl = math.radians(lon2 - lon1)
+    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * R_EARTH * math.asin(min(1.0, math.sqrt(a)))
+
+
+def offset_en(lat0, lon0, lat, lon) -> tuple[float, float]:
+    """East/north offset (m) of (lat, lon) from (lat0, lon0) on a local sphere (fine for < 500 km)."""
+    e = math.radians((lon - lon0 + 180.0) % 360.0 - 180.0) * R_EARTH * math.cos(math.radians(lat0))
+    n = math.radians(lat - lat0) * R_EARTH
+    return e, n
+
+
+def inside_ellipse(impact: dict, lat: float, lon: float) -> bool:
+    """Is (lat, lon) inside the 95 % ellipse {lat, lon, semi_major_m, semi_minor_m, orientation_deg}?"""
+    e, n = offset_en(impact["lat"], impact["lon"], lat, lon)
+    th = math.radians(impact["orientation_deg"])
+    along = e * math.sin(th) + n * math.cos(th)     # component along the major axis (clockwise from north)
+    across = e * math.cos(th) - n * math.sin(th)
+    a = max(impact["semi_major_m"], 1e-3)
+    b = max(impact["semi_minor_m"], 1e-3)
+    return (along / a) ** 2 + (across / b) ** 2 <= 1.0
+
+
+@dataclass
+class WarningScore:
+    updates: list = field(default_factory=list)       # per update with an impact: dict of figures
+    alerts: dict = field(default_factory=dict)        # alert id -> matched truth id or None
+    false_alerts: list = field(default_factory=list)
+    missed: list = field(default_factory=list)        # truths with no alert
+    latency: dict = field(default_factory=dict)       # truth id -> {first_alert_s, first_impact_s}
+
+    def summary(self) -> dict:
+        u = self.updates
+        cov = [x["inside"] for x in u]
+        return {
+            "alert_updates_with_impact": len(u),
+            "coverage_95": float(np.mean(cov)) if cov else None,
+            "impact_error_median_m": float(np.median([x["error_m"] for x in u])) if u else None,
+            "false_alerts": len(self.false_alerts), "missed_launches": len(self.missed),
+            "alerts": len(self.alerts),
+        }
+
+
+def score_alerts(updates: list[dict], truths: list[dict], match_km: float = 300.0) -> WarningScore:
+    """Score alert updates against the true launches (see the module docstring)."""
+    by_alert: dict[str, list[dict]] = {}
+    for u in updates:
+        by_alert.setdefault(u["alert_id"], []).append(u)
+    res = WarningScore()
+    truth_by_id = {t["id"]: t for t in truths}
+    for aid, us in by_alert.items():
+        imps = [u["impact"] for u in us if u.get("impact")]
+        best, best_d = None, float("inf")
+        for tr in truths:
+            if imps:
+                d = float(np.median([great_circle_m(i["lat"], i["lon"], tr["impact"]["lat"], tr["impact"]["lon"]) for i in imps]))
+            else:
+                la = [u["launch"] for u in us if u.get("launch") and u["launch"].get("lat") is not None]
+                if not la:
+                    continue
+                d = great_circle_m(la[0]["lat"], la[0]["lon"], tr["launch"]["lat"], tr["launch"]["lon"])
+            if d < best_d:
+                best, best_d = tr["id"], d
+        if best is None or best_d > match_km * 1000.0:
+            res.alerts[aid] = None
+            res.false_alerts.append(aid)
+            continue
+        res.alerts[aid] = best
+        tr = truth_by_id[best]
+        for u in us:
+            imp = u.get("impact")
+            if not imp or u.get("status") == "closed":
+                continue
+            res.updates.append({
+                "alert_id": aid, "truth": best, "t": u["t"],
+                "since_launch_s": u["t"] - tr["launch"]["t"], "since_burnout_s": u["t"] - tr.get("burnout_t", tr["launch"]["t"]),
+                "before_impact_s": tr["impact"]["t"] - u["t"],
+                "error_m": great_circle_m(imp["lat"], imp["lon"], tr["impact"]["lat"], tr["impact"]["lon"]),
+                "time_error_s": imp["t"] - tr["impact"]["t"],
+                "inside": inside_ellipse(imp, tr["impact"]["lat"], tr["impact"]["lon"]),
+                "semi_major_m": imp["semi_major_m"],
+            })
+    for tr in truths:
+        mine = [aid for aid, t in res.alerts.items() if t == tr["id"]]
+        if not mine:
+            res.missed.append(tr["id"])
+            continue
+        first = min(u["t"] for aid in mine for u in by_alert[aid])
+        with_imp = [u["t"] for aid in mine for u in by_alert[aid] if u.get("impact") and u.get("status") != "closed"]
+        res.latency[tr["id"]] = {
+            "first_alert_s": first - tr["launch"]["t"],
+            "first_impact_s": (min(with_imp) - tr["launch"]["t"]) if with_imp else None,
+        }
+    return res
