@@ -19,6 +19,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "validate": ("skyweave.cli.validate_cmd", "validate", "Check a scenario folder's files line by line."),
     "track": ("skyweave.cli.track_cmd", "track", "Track detections into tracks.jsonl."),
     "eval": ("skyweave.cli.eval_cmd", "eval_", "Score tracks against truth: GOSPA, OSPA, RMSE, SIAP, ANEES."),
+    "node": ("skyweave.cli.node_cmd", "node", "Run one nation's node over NATS: track, warn, share, fuse."),
+    "network": ("skyweave.cli.network_cmd", "network", "Run every nation's node on a scenario (in process or over NATS)."),
     "warn": ("skyweave.cli.warn_cmd", "warn", "Track a scenario folder and warn of ballistic missiles: launch, impact, time to go."),
 }
 

@@ -168,7 +168,7 @@ class AlertReport(msgspec.Struct, array_like=True, frozen=True, kw_only=True):
     time_to_impact_s: Union[float, None] = None
     places: list[Text] = []
     confidence: Unit = 0.0
-    status: Literal["active", "closed"] = "active"
+    status: Literal["launch", "boost", "tracking", "active", "closed"] = "active"
     releasable_to: tuple[Nation, ...] = ()
     nation: Union[Nation, None] = None  # originating nation, when known
     sources: list[SourceRef] = []

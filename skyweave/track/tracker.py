@@ -61,6 +61,7 @@ class Frame:
     identity: np.ndarray
     sensors: np.ndarray
     keys: np.ndarray
+    t_hit: np.ndarray | None = None   # (K,) time of each track's last detection (s)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -173,13 +174,13 @@ class Tracker:
         k = 2 * self.d
         if len(conf) == 0:
             return Frame(t, [], np.zeros((0, k)), np.zeros((0, k, k)), np.zeros(0, np.int8), np.zeros(0, np.int64),
-                         np.zeros(0, np.uint64), np.zeros(0, np.int64))
+                         np.zeros(0, np.uint64), np.zeros(0, np.int64), np.zeros(0))
         x, P = self.estimator.combined(state_rows(tab.state, conf))
         ids = tab.cols["id"][conf]
         pre = self.config.id_prefix
         return Frame(
             t, [f"{pre}-{i}" for i in ids.tolist()], x[:, :k], P[:, :k, :k], track_quality(P[:, : self.d, : self.d]),
-            tab.cols["identity"][conf], tab.cols["sensors"][conf], tab.cols["key"][conf],
+            tab.cols["identity"][conf], tab.cols["sensors"][conf], tab.cols["key"][conf], tab.cols["t_hit"][conf],
         )
 
     def _step(self, tab: TrackTable, scan: MeasurementScan) -> TrackTable:
