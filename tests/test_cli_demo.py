@@ -1,4 +1,4 @@
-"""`skyweave demo` end to end (shortened): simulate, validate, track each nation's picture."""
+"""`skyweave demo` end to end (shortened): simulate, validate, the four-nation network, alerts."""
 
 import json
 
@@ -7,17 +7,21 @@ from click.testing import CliRunner
 from skyweave.cli.main import main
 
 
-def test_demo_tracks_each_nation(tmp_path):
+def test_demo_runs_the_network_and_prints_the_pictures_and_alerts(tmp_path):
     out = tmp_path / "demo"
-    r = CliRunner().invoke(main, ["demo", "--out", str(out), "--duration", "150"], catch_exceptions=False)
+    r = CliRunner().invoke(main, ["demo", "--out", str(out), "--duration", "330"], catch_exceptions=False)
     assert r.exit_code == 0, r.output
-    assert "each nation's own picture" in r.output
+    assert "each nation's picture, own and fused" in r.output and "missile warnings" in r.output
+    assert "the red team sent" in r.output and "none reached a picture" in r.output
     for nation in ("JPN", "USA", "AUS"):
         lines = (out / nation / "local.jsonl").read_text().splitlines()
         assert lines, nation
-        first = json.loads(lines[0])
-        assert first["track_id"].startswith(nation + "-")
-        own = {s["id"] for s in json.loads((out / nation / "sensors.json").read_text())["sensors"]}
-        assert own and all(s.startswith(nation) for s in own)
-    # GBR's ship joins at 900 s: nothing to track yet, and the demo says so without failing
+        assert json.loads(lines[0])["track_id"].startswith(nation + "-")
+        status = json.loads((out / nation / "status.json").read_text())
+        assert sum(status["rejected"].values()) > 0  # the red team's frames, each refused
+        assert not any("RED-" in x for x in (out / nation / "picture.jsonl").read_text().splitlines())
+    # BM1 (launch 200 s) is seen by the USA node's space-based infrared: its launch alert is printed
+    assert "LAUNCH" in r.output
+    # GBR's ship joins at 900 s: nothing of its own yet, but it sees its partners' tracks
     assert (out / "GBR" / "local.jsonl").read_text() == ""
+    assert (out / "GBR" / "picture.jsonl").read_text()

@@ -25,8 +25,10 @@ def network():
 @click.option("--speed", type=click.FloatRange(min=0), default=1.0, show_default=True, help="With --processes: replay speed (× real time).")
 @click.option("--report-interval", type=click.FloatRange(min=0.1), default=2.0, show_default=True, help="Seconds between full reports.")
 @click.option("--no-responsibility", is_flag=True, help="Every node reports every track (no reporting responsibility).")
+@click.option("--red-team", "red_team_every_s", type=click.FloatRange(min=1), default=None,
+              help="Every this many scenario seconds, inject forged, unsigned, tampered, replayed and unreleasable frames (in-process and NATS runs).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
-def run(scenario, out, seed, duration, nats, processes, speed, report_interval, no_responsibility, as_json):
+def run(scenario, out, seed, duration, nats, processes, speed, report_interval, no_responsibility, red_team_every_s, as_json):
     """Simulate SCENARIO and run every nation's node on it.
 
     Writes DIR/truth.jsonl (and sensors.json, detections.jsonl), and per nation
@@ -42,7 +44,7 @@ def run(scenario, out, seed, duration, nats, processes, speed, report_interval, 
     try:
         s = run_network(resolve_scenario(scenario), out, seed=seed, duration=duration, nats=nats, processes=processes,
                         report_interval_s=report_interval, responsibility=not no_responsibility, speed=speed,
-                        progress=not as_json)
+                        progress=not as_json, red_team_every_s=red_team_every_s)
     except (FormatError, ValueError, RuntimeError) as e:
         fail(e)
     if as_json:
@@ -54,8 +56,13 @@ def run(scenario, out, seed, duration, nats, processes, speed, report_interval, 
     table = Table("nation", "own tracks", "picture", "reports out", "frames out", "kB out", "reports in", "rejected",
                   title=f"{s['mode']} network, {len(s['nations'])} nodes, {s['wall_s']:.1f} s")
     for n, r in s["nodes"].items():
-        rej = ", ".join(f"{k} {v}" for k, v in sorted(r.get("rejected", {}).items())) or "0"
+        rej = str(sum(r.get("rejected", {}).values()))
         table.add_row(n, str(r.get("local_tracks", 0)), str(r.get("picture_tracks", 0)), str(r.get("reports_out", 0)),
                       str(r.get("frames_out", 0)), f"{r.get('bytes_out', 0) / 1000:,.0f}", str(r.get("reports_in", 0)), rej)
     Console().print(table)
+    for n, r in s["nodes"].items():
+        if r.get("rejected"):
+            click.echo(f"{n} rejected: " + ", ".join(f"{v} {k}" for k, v in sorted(r["rejected"].items())))
+    if s.get("red_team"):
+        click.echo("red team injected: " + ", ".join(f"{v} {k}" for k, v in sorted(s["red_team"].items())))
     click.echo(f"files in {out}/<NATION>/local.jsonl and picture.jsonl")

@@ -57,10 +57,12 @@ def node_configs(nations, report_interval_s: float, responsibility: bool, tracke
     }
 
 
-def drive(nodes: dict[str, NationNode], detections: Path, sensors, progress=None, pace=None) -> None:
+def drive(nodes: dict[str, NationNode], detections: Path, sensors, progress=None, pace=None):
     """Feed every scan of ``detections`` to its nation's node, ticking all nodes on the common clock.
 
-    ``pace(t)`` (optional) waits until scenario time ``t`` is due on the wall clock.
+    ``pace(t)`` (optional) is called before each scan at scenario time ``t``: it waits until that
+    time is due on the wall clock, or does whatever else must happen then. Returns the reader's
+    bad-line errors.
     """
     nation_of = {s.id: s.nation for s in sensors.sensors}
     reader = ScanReader(detections, sensors)
@@ -81,7 +83,7 @@ def drive(nodes: dict[str, NationNode], detections: Path, sensors, progress=None
 
 def run_network(scenario, out: Path, *, seed=None, duration=None, nats: str | None = None, processes: bool = False,
                 report_interval_s: float = 2.0, responsibility: bool = True, speed: float = 1.0, progress=True,
-                tracker: TrackerConfig | None = None, bus=None) -> dict:
+                tracker: TrackerConfig | None = None, bus=None, red_team_every_s: float | None = None) -> dict:
     """Simulate ``scenario`` and run every nation's node on it (see the module docstring); returns a summary."""
     from skyweave.cli.simulate_cmd import run_simulation
 
@@ -106,7 +108,20 @@ def run_network(scenario, out: Path, *, seed=None, duration=None, nats: str | No
              for n in nations}
     for n in nations:
         _write_node_yaml(out, n, cfgs[n], nats)
-    errors = drive(nodes, out / "detections.jsonl", sensors)
+    pace = None
+    red = None
+    if red_team_every_s:
+        from skyweave.node.redteam import RedTeam
+
+        red = RedTeam(bus, nations, priv, sensors.dims)
+        nxt = [red_team_every_s]
+
+        def pace(t):
+            if t >= nxt[0]:
+                red.attack(t)
+                nxt[0] += red_team_every_s
+
+    errors = drive(nodes, out / "detections.jsonl", sensors, pace=pace)
     if nats is not None:
         bus.flush()
         time.sleep(0.5)  # the last frames in flight
@@ -114,7 +129,8 @@ def run_network(scenario, out: Path, *, seed=None, duration=None, nats: str | No
     if own_bus:
         bus.close()
     return {"mode": "in-process" if nats is None else "nats", "nations": nations, "nodes": summary, "bad_lines": len(errors),
-            "simulation": sim, "wall_s": round(time.perf_counter() - t0, 3), "out": str(out)}
+            "red_team": dict(red.sent) if red is not None else {}, "simulation": sim,
+            "wall_s": round(time.perf_counter() - t0, 3), "out": str(out)}
 
 
 def _write_node_yaml(out: Path, nation: str, cfg: NodeConfig, nats: str | None, extra: dict | None = None) -> Path:
