@@ -19,6 +19,7 @@ NODE_KEYS = {
     "start_wall": "wall-clock instant (Unix s) of scenario time 0 (default: now)", "timing": "log latency timings",
     "tracker": "tracker parameters (see skyweave track --help)", "fusion": "fuser parameters (docs/fusion.md)",
     "grace_s": "seconds to keep listening after the last scan (default 2)",
+    "replicas": "JetStream replicas of the node's stream (1 on one server, 3 on a 3-server cluster; default 1)",
 }
 
 
@@ -71,7 +72,7 @@ def node(config_path):
     except (FormatError, ValueError, OSError) as e:
         raise click.ClickException(f"{config_path}: {e}") from None
     nations = sorted({cfg.nation, *cfg.partners})
-    bus = NatsBus(c["nats"], nations=nations, name=f"{cfg.nation}-{cfg.node_id}")
+    bus = NatsBus(c["nats"], nations=nations, name=f"{cfg.nation}-{cfg.node_id}", replicas=int(c.get("replicas", 1)))
     nd = NationNode(cfg, sensors, key, ring, bus, out_dir=Path(c["out"]))
     nd.keep_timing = bool(c.get("timing", False))
     speed = float(c.get("speed", 1.0))
