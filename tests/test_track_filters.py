@@ -233,3 +233,17 @@ def test_imm_mode_probability_follows_a_turn():
         mus.append(st_["mu"][0, 1])
     mus = np.array(mus)
     assert mus[20:30].mean() < 0.3 and mus[45:60].mean() > 0.8 and mus[80:90].mean() < 0.3
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.floats(10.0, 4e5), st.floats(0, 360, exclude_max=True), st.floats(-5e4, 5e4), st.floats(-5e4, 5e4))
+def test_flat_polar_to_cartesian_inverts_h_and_its_covariance_is_the_jacobians(r, b, sx, sy):
+    meas = polar2d(sx, sy)
+    z = np.array([[r, np.radians(b)]])
+    R = np.diag([20.0**2, np.radians(0.1) ** 2])[None]
+    p, C = meas.to_cartesian(z, R)
+    back = meas.h(np.concatenate([p, np.zeros((1, 2))], axis=1))
+    np.testing.assert_allclose(meas.residual(back, z), 0.0, atol=1e-6)
+    H = meas.jacobian(np.concatenate([p, np.zeros((1, 2))], axis=1))[0, :, :2]
+    Hi = np.linalg.inv(H)
+    np.testing.assert_allclose(C[0], Hi @ R[0] @ Hi.T, rtol=1e-6, atol=1e-9)

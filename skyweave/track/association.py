@@ -57,21 +57,35 @@ def candidate_pairs(track_pos: np.ndarray, radius: np.ndarray, meas_pos: np.ndar
 
 
 def clusters(n_tracks: int, n_meas: int, pair_t: np.ndarray, pair_m: np.ndarray) -> np.ndarray:
-    """Cluster label of every pair: tracks and measurements linked by gated pairs share a label."""
-    if len(pair_t) == 0:
+    """Cluster label of every pair: tracks and measurements linked by gated pairs share a label.
+
+    A pair whose track and measurement appear in no other pair is a cluster of its own (the usual
+    case); only the rest go through a connected-components search of the bipartite graph.
+    """
+    K = len(pair_t)
+    if K == 0:
         return np.zeros(0, dtype=np.intp)
-    n = n_tracks + n_meas
-    g = coo_matrix((np.ones(len(pair_t)), (pair_t, n_tracks + pair_m)), shape=(n, n))
-    _, labels = connected_components(g, directed=False)
-    return labels[pair_t]
+    ct = np.bincount(pair_t, minlength=n_tracks)
+    cm = np.bincount(pair_m, minlength=n_meas)
+    lone = (ct[pair_t] == 1) & (cm[pair_m] == 1)
+    labels = np.empty(K, dtype=np.intp)
+    labels[lone] = np.arange(int(lone.sum()))
+    rest = ~lone
+    if rest.any():
+        n = n_tracks + n_meas
+        rt, rm = pair_t[rest], pair_m[rest]
+        g = coo_matrix((np.ones(len(rt)), (rt, n_tracks + rm)), shape=(n, n))
+        _, lab = connected_components(g, directed=False)
+        labels[rest] = lab[rt] + int(lone.sum())
+    return labels
 
 
 def _groups(labels: np.ndarray):
     """Index arrays of the pairs of each label with more than one pair, and a mask of single-pair labels."""
     order = np.argsort(labels, kind="stable")
     sl = labels[order]
-    starts = np.flatnonzero(np.r_[True, sl[1:] != sl[:-1]])
-    ends = np.r_[starts[1:], len(sl)]
+    starts = np.flatnonzero(np.concatenate([[True], sl[1:] != sl[:-1]]))
+    ends = np.append(starts[1:], len(sl))
     single = np.zeros(len(labels), dtype=bool)
     one = (ends - starts) == 1
     single[order[starts[one]]] = True

@@ -7,7 +7,9 @@
   L = Σ ln(P_D g / λ) over detections + Σ ln(1 − P_D) over missed opportunities is tested
   against ln((1 − β)/α) (confirm) and ln(β/(1 − α)) (delete); a confirmed track is deleted when
   L falls ``delete_score_drop`` below its running maximum.
-- Confirmed tracks are also deleted when they have coasted too long or grown too uncertain.
+- Confirmed tracks are also deleted when ``delete_after_misses`` scans in a row that should have
+  seen them did not, when they have coasted too long without any detection, or when they have
+  grown too uncertain.
 - Track quality: a 0–15 figure, a logarithmic scale of the 95 % horizontal position error
   radius r₉₅ (15 at ≤ 10 m, one step per doubling), inspired by (not claiming compliance with)
   Link 16's track quality; fusion compares it across nodes.
@@ -48,6 +50,7 @@ def delete_mask(cols: dict, pos_sigma: np.ndarray, t: float, cfg) -> np.ndarray:
         misses = cols["opps"] - cols["hits"]
         dead_tent = tent & (misses > cfg.confirm_n - cfg.confirm_m)
         dead_conf = np.zeros_like(conf)
+    dead_conf |= conf & (cols["miss_run"] >= cfg.delete_after_misses)
     coast = np.maximum(cfg.coast_min_s, cfg.coast_revisits * cols["revisit"])
     stale = (t - cols["t_hit"]) > coast
     dead_tent |= tent & stale

@@ -111,6 +111,16 @@ class PolarMeasurement:
     def to_cartesian(self, z: np.ndarray, R: np.ndarray):
         """Scenario-frame positions (M, d) and linearised covariances (M, d, d) of measurements z (M, m)."""
         r, b = z[:, 0], z[:, 1]
+        if self.d == 2:  # the flat plane: p = s + r (sin b, cos b), J = ∂p/∂(r, b)
+            sb, cb = np.sin(b), np.cos(b)
+            p = np.empty((r.size, 2))
+            p[:, 0] = r * sb - self.shift[0]
+            p[:, 1] = r * cb - self.shift[1]
+            J = np.empty((r.size, 2, 2))
+            J[:, 0, 0], J[:, 0, 1] = sb, r * cb
+            J[:, 1, 0], J[:, 1, 1] = cb, -r * sb
+            Rp = R[:, :2, :2]
+            return p, J @ Rp @ np.swapaxes(J, 1, 2)
         el = z[:, 2] if self.has_elevation else np.zeros_like(r)
         ce, se, sb, cb = np.cos(el), np.sin(el), np.sin(b), np.cos(b)
         ps = np.stack([r * ce * sb, r * ce * cb, r * se], -1)

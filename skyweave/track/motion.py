@@ -62,21 +62,20 @@ class ConstantVelocity:
     name = "cv"
 
     def matrices(self, dt: np.ndarray):
-        dt = np.asarray(dt, dtype=float)
-        N = dt.size
-        one = np.ones(N)
-        F = _kron_blocks(np.stack([np.stack([one, dt], -1), np.stack([0 * one, one], -1)], 1), self.d)
-        Qb = self.q * np.stack([np.stack([dt**3 / 3, dt**2 / 2], -1), np.stack([dt**2 / 2, dt], -1)], 1)
-        Q = _kron_blocks(Qb, self.d)
+        dt = np.asarray(dt, dtype=float).reshape(-1)
+        N, d, n = dt.size, self.d, self.n
+        F = np.zeros((N, n, n))
+        Q = np.zeros((N, n, n))
+        idx = np.arange(n)
+        F[:, idx, idx] = 1.0
+        q3, q2, q1 = self.q * dt**3 / 3, self.q * dt**2 / 2, self.q * dt
+        for a in range(d):
+            F[:, a, d + a] = dt
+            Q[:, a, a] = q3
+            Q[:, a, d + a] = Q[:, d + a, a] = q2
+            Q[:, d + a, d + a] = q1
         if self.turn_rate:
-            n = self.n
-            F2 = np.zeros((N, n, n))
-            F2[:, :-1, :-1] = F
-            F2[:, -1, -1] = 1.0
-            Q2 = np.zeros((N, n, n))
-            Q2[:, :-1, :-1] = Q
-            Q2[:, -1, -1] = self.q_omega * dt
-            F, Q = F2, Q2
+            Q[:, -1, -1] = self.q_omega * dt
         return F, Q
 
     def predict(self, x: np.ndarray, P: np.ndarray, dt: np.ndarray):

@@ -74,5 +74,8 @@ class TrackTable:
         out = {}
         for k, dt in COLUMNS.items():
             v = cols.get(k, 0)
-            out[k] = np.broadcast_to(np.asarray(v, dtype=dt), (n,)).copy()
+            if isinstance(v, np.ndarray) and v.shape == (n,):
+                out[k] = v.astype(dt, copy=True)
+            else:
+                out[k] = np.full(n, v, dtype=dt)
         return cls(out, state)

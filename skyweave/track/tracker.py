@@ -204,9 +204,10 @@ class Tracker:
         inc = np.zeros(N)                    # score increments of detected tracks
         used = np.zeros(M, dtype=bool)
         meas_of = np.full(N, -1, dtype=np.intp)
+        cart = scan.model.to_cartesian(scan.z, scan.R) if M else None
         if N and M:
             gamma = self.gamma(m)
-            mpos, _ = scan.model.to_cartesian(scan.z, scan.R)
+            mpos = cart[0]
             sig_t = np.sqrt(np.trace(P[:, :d, :d], axis1=1, axis2=2))
             radius = 1.05 * np.sqrt(gamma) * (sig_t + position_sigma_bound(scan, pos))
             pt, pm = candidate_pairs(pos, radius, mpos[:, :d])
@@ -269,7 +270,7 @@ class Tracker:
                 tab = tab.take(~dead)
         free = np.flatnonzero(~used)
         if len(free):
-            tab = tab.extend(self._initiate(scan, free, t))
+            tab = tab.extend(self._initiate(scan, free, t, cart))
         return tab
 
     def _gnn_stage(self, state, scan, pt, pm, cost, log_w, sel, N, M, hit, inc, used, meas_of):
@@ -317,12 +318,14 @@ class Tracker:
         inc[rows] = np.log(1.0 + lr) + log_w0   # ln(w0 + Σ w) in absolute units
         return tot >= self.config.free_threshold
 
-    def _initiate(self, scan: MeasurementScan, free: np.ndarray, t: float) -> TrackTable:
+    def _initiate(self, scan: MeasurementScan, free: np.ndarray, t: float, cart=None) -> TrackTable:
         """One-point initiation: position from the measurement, zero velocity with a wide prior."""
         d, n = self.d, self.n
         cfg = self.config
         k = len(free)
-        p, C = scan.model.to_cartesian(scan.z[free], scan.R[free])
+        if cart is None:
+            cart = scan.model.to_cartesian(scan.z, scan.R)
+        p, C = cart[0][free], cart[1][free]
         x = np.zeros((k, n))
         P = np.zeros((k, n, n))
         x[:, :d] = p[:, :d]
