@@ -71,6 +71,7 @@ class WarnConfig:
     ir_climb_s: float = 15.0            # typical time from launch to the first infrared cue (s)
     ir_climb_sigma_s: float = 8.0
     link_km: float = 30.0               # an air track this close to a ballistic estimate is the same missile
+    reseed_after_s: float = 8.0         # an estimator without a measurement this long restarts from its air track
     places_max: int = 10
 
 
@@ -317,12 +318,19 @@ class Warner:
                 linked.air_track = tid
                 self._spawned_from[tid] = linked
                 linked.confidence = max(linked.confidence, float(conf[i, classify.BALLISTIC]))
+                air_fresh = picture.t_hit is None or picture.t_hit[i] >= t - 4.0
+                if t - linked.t_meas > cfg.reseed_after_s and air_fresh:
+                    # the estimator has lost the missile (started from a lagging boost track, say) while
+                    # the air tracker still holds it: start it again from the air track, same alert
+                    fresh = self._seed(picture, i, alt[i], climb[i])
+                    linked.state, linked.t, linked.t_meas, linked.n_updates = fresh, t, t, 0
+                    self.stats["reseeded"] = self.stats.get("reseeded", 0) + 1
                 continue
             self._spawned_from[tid] = self._spawn(picture, i, float(conf[i, classify.BALLISTIC]), lat[i], lon[i], alt[i], climb[i])
 
-    def _spawn(self, picture, i, conf, lat, lon, alt, climb) -> BallisticTrack:
+    def _seed(self, picture, i, alt, climb) -> dict:
+        """A ballistic estimator state started from air track ``i`` of ``picture``."""
         cfg = self.config
-        t = picture.t
         R = self.frame.rotation  # enu = R (ecef − o)
         x = np.zeros(7)
         x[:3] = self.frame.to_ecef(picture.x[i, :3])
@@ -339,6 +347,12 @@ class Warner:
         st = self.imm.new(x[None], P[None])
         boosting = alt < 120_000.0 and climb > 0.0
         st["mu"][:] = [0.6, 0.4] if boosting else [0.1, 0.9]
+        return st
+
+    def _spawn(self, picture, i, conf, lat, lon, alt, climb) -> BallisticTrack:
+        cfg = self.config
+        t = picture.t
+        st = self._seed(picture, i, alt, climb)
         ev = None
         for e in self.events:
             if e.owner is None and t - e.t_last <= 120.0:
