@@ -111,7 +111,11 @@ class NationNode:
         self.bus = bus
         self.publisher = Publisher(cfg.nation, cfg.node_id, key, cfg.partners, bus, sequencer=sequencer)
         self.t_now = -np.inf
-        self.gate = Gate(cfg.nation, keyring, clock=lambda: self.t_now, max_age_s=cfg.stale_s, max_future_s=cfg.stale_s)
+        # until the node knows the time (no scan or advance yet: e.g. a restarted node catching up by
+        # replay) the gate's clock is NaN and frames are not judged by age; the fuser still leaves out
+        # reports older than max_age_s
+        self.gate = Gate(cfg.nation, keyring, clock=lambda: self.t_now if np.isfinite(self.t_now) else float("nan"),
+                         max_age_s=cfg.stale_s, max_future_s=cfg.stale_s)
         self.remote: dict[str, TrackReport] = {}
         self.remote_alerts: dict[str, AlertReport] = {}
         self.rejected: Counter = Counter()
@@ -311,6 +315,9 @@ class NationNode:
         f = self._files.get("alerts.jsonl")
         out = []
         for u in updates:
+            fl = self._flags.get(u.get("track") or "")
+            if fl is not None and fl[0]:
+                u["ntn"] = fl[0]  # the missile's network track number: the same object in every nation's picture
             if f is not None:
                 f.write(json.dumps(u) + "\n")
             if not u.get("releasable_to"):
@@ -375,13 +382,15 @@ class NationNode:
 
     def close(self) -> dict:
         """Flush the tracker's last frames, a last tick, close files; returns the node's summary."""
+        # stop receiving first, outside the lock: the bus hands queued frames to _on_tracks (which
+        # takes the lock) before the unsubscribe returns
+        self.receiver.stop()
         with self._lock:
             for fr in self.tracker.flush():
                 self._write_local(fr)
             if self.warner is not None:
                 self._alerts(self.warner.finish(self.t_now))
             fused = self.tick() if np.isfinite(self.t_now) else None
-            self.receiver.stop()
             for fh in self._files.values():
                 fh.close()
             summary = {
