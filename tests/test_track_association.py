@@ -4,6 +4,7 @@ the optimal assignment, JPDA's marginals are exact on small clusters and close o
 import itertools
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,11 +19,12 @@ from skyweave.track.association import (
 )
 
 
-def test_candidate_pairs_equal_brute_force():
+@pytest.mark.parametrize("nt, nm", [(300, 400), (30, 40)])  # the k-d tree path and the small-scan path
+def test_candidate_pairs_equal_brute_force(nt, nm):
     rng = np.random.default_rng(0)
-    tp = rng.uniform(0, 10_000, (300, 2))
-    mp = rng.uniform(0, 10_000, (400, 2))
-    radius = rng.uniform(50, 800, 300)
+    tp = rng.uniform(0, 10_000, (nt, 2))
+    mp = rng.uniform(0, 10_000, (nm, 2))
+    radius = rng.uniform(50, 800 * np.sqrt(300 / nt), nt)
     pt, pm = candidate_pairs(tp, radius, mp)
     got = set(zip(pt.tolist(), pm.tolist()))
     d = np.linalg.norm(tp[:, None] - mp[None], axis=2)

@@ -106,7 +106,7 @@ def test_the_unscented_ellipse_holds_95_percent_of_monte_carlo_impacts(srbm):
     lat, lon, _ = ecef2geodetic(r[:, 0], r[:, 1], r[:, 2])
     share = np.mean([inside_ellipse(imp, la, lo) for la, lo in zip(lat, lon)])
     assert 0.9 <= share <= 0.99, share
-    assert abs(np.mean(dt) + t - g.t) < 0.5
+    assert abs(np.median(dt) + t - g.t) < 0.35 * np.std(dt)  # the centre point: near the median of a skewed map
 
 
 def test_classification_evidence():

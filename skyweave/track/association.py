@@ -40,11 +40,16 @@ def chi2_gate(m: int, pg: float) -> float:
 def candidate_pairs(track_pos: np.ndarray, radius: np.ndarray, meas_pos: np.ndarray):
     """Pairs (track, measurement) whose Cartesian distance is within the track's ``radius`` (m).
 
-    A k-d tree over the measurements answers each track's ball query; cost ~ (N + M) log M.
+    A k-d tree over the measurements answers each track's ball query; cost ~ (N + M) log M. Small
+    scans (N·M ≤ 4,096) take the direct distance matrix instead, cheaper than building the tree.
     """
     if len(track_pos) == 0 or len(meas_pos) == 0:
         e = np.zeros(0, dtype=np.intp)
         return e, e
+    if len(track_pos) * len(meas_pos) <= 4096:  # a small scan: all distances at once beat building a tree
+        d2 = ((track_pos[:, None, :] - meas_pos[None, :, :]) ** 2).sum(axis=2)
+        pt, pm = np.nonzero(d2 <= (np.asarray(radius, dtype=float) ** 2).reshape(-1, 1))
+        return pt.astype(np.intp), pm.astype(np.intp)
     tree = cKDTree(meas_pos)
     hits = tree.query_ball_point(track_pos, radius, return_sorted=False)
     lens = np.fromiter((len(h) for h in hits), dtype=np.intp, count=len(hits))

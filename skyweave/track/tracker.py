@@ -32,6 +32,7 @@ from skyweave.track.association import candidate_pairs, chi2_gate, clusters, gnn
 from skyweave.track.config import TrackerConfig
 from skyweave.track.estimator import IMM, SingleModel, gaussian_loglik, set_rows, state_rows
 from skyweave.track.filters import make_filter
+from skyweave.track.filters import update as kalman_update
 from skyweave.track.management import confirm_mask, delete_mask, track_quality
 from skyweave.track.motion import ConstantVelocity, CoordinatedTurn, make_model
 from skyweave.track.sensors import MeasurementScan, SensorInfo, in_coverage, position_sigma_bound
@@ -221,7 +222,8 @@ class Tracker:
                 Si = np.linalg.inv(S)
                 d2 = np.einsum("ni,nij,nj->n", y, Si, y)
                 g = d2 <= gamma
-                pt, pm, y, S, Si = pt[g], pm[g], y[g], S[g], Si[g]
+                pt, pm, y, S, Si, r_of = pt[g], pm[g], y[g], S[g], Si[g], r_of[g]
+                gated = (mp, r_of, y, S, Si)
                 loglik = gaussian_loglik(y, S, Si)
                 log_w = np.log(pd) + loglik - np.log(lam)
                 cost = log_w0 - log_w
@@ -230,10 +232,10 @@ class Tracker:
                 if cfg.association == "jpda":
                     used |= self._jpda_stage(state, cols, scan, pt, pm, log_w, log_w0, conf, N, M, hit, inc)
                 else:
-                    self._gnn_stage(state, scan, pt, pm, cost, log_w, conf, N, M, hit, inc, used, meas_of)
+                    self._gnn_stage(state, scan, pt, pm, cost, log_w, conf, N, M, hit, inc, used, meas_of, gated)
                 # stage 2: tentative tracks take the measurements left over
                 tent = ~conf & ~used[pm]
-                self._gnn_stage(state, scan, pt, pm, cost, log_w, tent, N, M, hit, inc, used, meas_of)
+                self._gnn_stage(state, scan, pt, pm, cost, log_w, tent, N, M, hit, inc, used, meas_of, gated)
         # management
         cover = in_coverage(scan, pos, cols["identity"], self.frame) if N else np.zeros(0, dtype=bool)
         opp = cover | hit
@@ -273,8 +275,12 @@ class Tracker:
             tab = tab.extend(self._initiate(scan, free, t, cart))
         return tab
 
-    def _gnn_stage(self, state, scan, pt, pm, cost, log_w, sel, N, M, hit, inc, used, meas_of):
-        """GNN over the selected pairs; updates the chosen tracks in ``state`` and marks hits."""
+    def _gnn_stage(self, state, scan, pt, pm, cost, log_w, sel, N, M, hit, inc, used, meas_of, gated=None):
+        """GNN over the selected pairs; updates the chosen tracks in ``state`` and marks hits.
+
+        ``gated`` (the gate's measurement prediction and each pair's innovation, its covariance and
+        inverse) lets a single-model estimator update from what the gate already computed.
+        """
         idx = np.flatnonzero(sel)
         if len(idx) == 0:
             return
@@ -283,7 +289,12 @@ class Tracker:
         if len(chosen) == 0:
             return
         tr, ms = pt[chosen], pm[chosen]
-        new, _ = self.estimator.update(state_rows(state, tr), scan.model, scan.z[ms], scan.R[ms])
+        if gated is not None and isinstance(self.estimator, SingleModel):
+            mp, r_of, y, S, Si = gated
+            x_new, P_new = kalman_update(state["x"][tr], state["P"][tr], mp.take(r_of[chosen]), y[chosen], S[chosen], Si[chosen])
+            new = {"x": x_new, "P": P_new}
+        else:
+            new, _ = self.estimator.update(state_rows(state, tr), scan.model, scan.z[ms], scan.R[ms])
         set_rows(state, tr, new)
         hit[tr] = True
         inc[tr] = log_w[chosen]

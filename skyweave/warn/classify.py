@@ -9,7 +9,7 @@ Evidence (per update, nats), chosen so that one implausible number never decides
 
 | class | evidence |
 |---|---|
-| ballistic | height above 30 km (+2.5); speed above 1,200 m/s (+2.5); climbing faster than 250 m/s (+1.5); a space-based infrared launch cue near its ground track in the last 120 s (+4) |
+| ballistic | height above 30 km (+2.5); speed above 1,200 m/s (+2.5); climbing faster than 250 m/s (+1.5); a space-based infrared launch cue near its ground track in the last 120 s while it climbs faster than 100 m/s or flies above 15 km (+4) |
 | aircraft | an ADS-B identity (+4); height 0.5–16 km at 60–350 m/s (+1) |
 | cruise | below 300 m at 150–350 m/s without a transponder (+1.2) |
 

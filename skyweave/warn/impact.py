@@ -2,9 +2,9 @@
 
 Given a ballistic estimate (x, P) in ECEF at time t, the 2n+1 scaled sigma points of (x, P) are
 flown by the deterministic ballistic motion (:func:`skyweave.warn.dynamics.rk4`) until each
-crosses the ellipsoid (height 0); their crossing points and times, expressed as east/north
-offsets in the local frame at the weighted mean crossing, give the mean impact point, its 2×2
-covariance and the impact time's spread (Julier & Uhlmann 2004). The 95 % ellipse on the ground
+crosses the ellipsoid (height 0); the centre point's crossing is the predicted impact, and the
+others' east/north offsets from it give its 2×2 covariance and the impact time's spread (the
+unscented transform, Julier & Uhlmann 2004, centred on the median of a skewed map). The 95 % ellipse on the ground
 has semi-axes √(χ²₂(0.95) λᵢ) for the eigenvalues λᵢ of that covariance; its orientation is the
 major axis' direction, degrees clockwise from north in [0, 180).
 
@@ -96,27 +96,24 @@ def fly_to_ground(X: np.ndarray, direction: float = 1.0, max_time_s: float = 400
     return t_cross, r_cross
 
 
-def predict_ground(x: np.ndarray, P: np.ndarray, t_now: float, direction: float = 1.0) -> GroundPoint:
-    """Unscented prediction of where and when the ballistic estimate (x, P) at t_now meets the ground."""
-    X, wm, wc = sigma_points(np.asarray(x, dtype=float), np.asarray(P, dtype=float))
+def predict_ground(x: np.ndarray, P: np.ndarray, t_now: float, direction: float = 1.0, alpha: float = 0.5) -> GroundPoint:
+    """Unscented prediction of where and when the ballistic estimate (x, P) at t_now meets the ground.
+
+    The predicted point and time are those of the centre sigma point (the estimate itself flown to
+    the ground): the map from state to impact is skewed, mostly by the drag coefficient (a
+    log-normal unknown), and the centre point is its median, where the unscented mean would be
+    pulled toward the long tail. The covariance is the unscented one about that centre, with the
+    sigma points at ±α√(n+κ) standard deviations (α = 0.5: close enough to the estimate that the
+    skew does not inflate it).
+    """
+    X, wm, wc = sigma_points(np.asarray(x, dtype=float), np.asarray(P, dtype=float), alpha=alpha)
     dt, r = fly_to_ground(X, direction)
     ok = np.isfinite(dt)
     if not ok.all():
         return GroundPoint(np.nan, np.nan, np.nan, np.full((2, 2), np.nan), np.nan, False)
-    lat, lon, _ = ecef2geodetic(r[:, 0], r[:, 1], r[:, 2])
-    # east/north offsets in the tangent frame at the weighted mean crossing
-    lat0 = float(np.sum(wm * lat))
-    lon0 = float(np.sum(wm * lon))
-    rot = enu_rotation(lat0, lon0)
-    o = np.array(geodetic2ecef(lat0, lon0, 0.0))
-    en = (r - o) @ rot.T
-    en = en[:, :2]
-    mean_en = wm @ en
-    d = en - mean_en
-    cov = (wc[:, None, None] * d[:, :, None] * d[:, None, :]).sum(axis=0)
-    # recentre the mean point on the weighted mean offset (it is the UT mean, not the mean lat/lon)
-    p_mean = o + rot.T @ np.array([mean_en[0], mean_en[1], 0.0])
-    lat_m, lon_m, _ = ecef2geodetic(*p_mean)
-    tm = float(np.sum(wm * dt))
-    var_t = float(np.sum(wc * (dt - tm) ** 2))
-    return GroundPoint(float(lat_m), float(lon_m), t_now + tm, cov, max(var_t, 0.0), True)
+    lat0, lon0, _ = ecef2geodetic(r[0, 0], r[0, 1], r[0, 2])
+    rot = enu_rotation(float(lat0), float(lon0))
+    en = ((r - r[0]) @ rot.T)[:, :2]
+    cov = (wc[:, None, None] * en[:, :, None] * en[:, None, :]).sum(axis=0)
+    var_t = float(np.sum(wc * (dt - dt[0]) ** 2))
+    return GroundPoint(float(lat0), float(lon0), t_now + float(dt[0]), cov, max(var_t, 0.0), True)

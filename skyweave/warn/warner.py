@@ -10,8 +10,8 @@ The :class:`Warner` runs beside a node's air tracker and sees the same scans:
 3. The ballistic estimator is an IMM of two unscented Kalman filters on the ECEF ballistic state
    (position, velocity, ln of the inverse ballistic coefficient; :mod:`skyweave.warn.dynamics`): a
    boost mode whose large process noise absorbs the unknown thrust and a free-flight mode with J2
-   gravity, the rotating earth and drag. Drag is not observable above the sensible atmosphere or
-   while thrust acts, so there ln k is a Schmidt consider parameter: its prior uncertainty widens
+   gravity, the rotating earth and drag. Drag is not observable above the sensible atmosphere, on
+   the way up or while thrust acts, so there ln k is a Schmidt consider parameter: its prior uncertainty widens
    the impact ellipse, but measurements do not move it until the re-entry shows the real drag. It takes its own radar measurements from every radar scan
    (nearest neighbour inside a chi-square gate), including late scans, which it folds in by
    retrodicting its state to the report's time (:class:`~skyweave.warn.dynamics.EcefMeasurement`).
@@ -58,7 +58,7 @@ class WarnConfig:
     beta0: float = 5400.0               # prior ballistic coefficient β (kg/m²), log-normal:
     log_beta_sigma: float = 0.5         # β from about 2,000 to 15,000 kg/m² within two sigma
     q_k: float = 1e-8                   # random walk of ln k (1/s)
-    drag_observable_m: float = 70_000.0  # above this height (or in boost) ln k is a consider parameter
+    drag_observable_m: float = 70_000.0  # above this height (or in boost, or climbing) ln k is a consider parameter
     gate_probability: float = 0.9999
     coast_threshold: float = 0.9        # free-flight mode probability from which impact is predicted
     min_updates: int = 3                # ballistic updates before the first impact prediction
@@ -70,6 +70,7 @@ class WarnConfig:
     ir_link_km: float = 60.0            # an air track this close to a launch event's cues is cued
     ir_climb_s: float = 15.0            # typical time from launch to the first infrared cue (s)
     ir_climb_sigma_s: float = 8.0
+    ir_burning_s: float = 10.0          # while plume cues keep arriving (within this), the engine burns: no impact yet
     link_km: float = 30.0               # an air track this close to a ballistic estimate is the same missile
     reseed_after_s: float = 8.0         # an estimator without a measurement this long restarts from its air track
     places_max: int = 10
@@ -91,6 +92,8 @@ class LaunchEvent:
     @property
     def t_last(self) -> float:
         return self.cues[-1][0]
+
+    t_last_seen: float = -np.inf  # node time when the newest cue arrived
 
 
 @dataclass
@@ -140,6 +143,7 @@ class Warner:
         self._last_eval: dict[int, float] = {}
         self._n_eval: dict[int, int] = {}
         self._spawned_from: dict[str, BallisticTrack] = {}
+        self._landed: set[str] = set()
         self.track_class: dict[str, tuple[str, float]] = {}
         self._n_alerts = 0
         self.t_now = -np.inf
@@ -169,6 +173,7 @@ class Warner:
             else:
                 ev.cues.append((t, float(la), float(lo), float(s)))
                 ev.sensors.add(sensor.id)
+            ev.t_last_seen = self.t_now
         return out
 
     def on_scan(self, scan: MeasurementScan, picture) -> list[dict]:
@@ -222,7 +227,8 @@ class Warner:
             used[j] = True
             x_c, _ = self.imm.combined(st)
             high = float(height_above_ellipsoid_fast(x_c[0, :3])) > cfg.drag_observable_m
-            consider = np.array([False] * 6 + [high or st["mu"][0, 1] < 0.5])
+            ascending = float(x_c[0, :3] @ x_c[0, 3:6]) > 0.0
+            consider = np.array([False] * 6 + [high or ascending or st["mu"][0, 1] < 0.5])
             new, _ = self.imm.update(st, meas, scan.z[j:j + 1], scan.R[j:j + 1], consider=consider)
             self._reset_drag_in_boost(new)
             bt.state = new
@@ -289,6 +295,9 @@ class Warner:
             co = np.array([c[2] for c in ev.cues])
             dmin = _ground_km(lat[:, None], lon[:, None], cl[None, :], co[None, :]).min(axis=1)
             ir_near |= dmin <= cfg.ir_link_km
+        # a plume cue counts only for a track that climbs like a missile under thrust (not an airliner
+        # that happens to fly under the boost path)
+        ir_near &= (climb - 2 * s_climb > 100.0) | (alt - 2 * s_alt > 15_000.0)
         e = classify.evidence(alt - 2 * s_alt, speed - 2 * s_speed, climb - 2 * s_climb, coop, ir_near)
         L = np.array([self._logodds.get(int(k), classify.PRIOR) for k in keys])
         L = classify.accumulate(L, e, evaluate)
@@ -304,6 +313,8 @@ class Warner:
         for i in cand:
             pos = p[i]
             tid = picture.ids[i]
+            if tid in self._landed:
+                continue  # the air track of a missile that has come down: no new alert from its remains
             linked = self._spawned_from.get(tid)
             if linked is not None and linked.closed:
                 linked = None
@@ -319,7 +330,10 @@ class Warner:
                 self._spawned_from[tid] = linked
                 linked.confidence = max(linked.confidence, float(conf[i, classify.BALLISTIC]))
                 air_fresh = picture.t_hit is None or picture.t_hit[i] >= t - 4.0
-                if t - linked.t_meas > cfg.reseed_after_s and air_fresh:
+                xb, Pb, _ = self._ecef_estimate(linked, t)
+                gap = np.linalg.norm(self.frame.from_ecef(xb[:3]) - pos)
+                apart = gap > 5_000.0 + 4.0 * np.sqrt(np.trace(Pb[:3, :3]) + np.trace(picture.P[i, :3, :3]))
+                if air_fresh and (t - linked.t_meas > cfg.reseed_after_s or apart):
                     # the estimator has lost the missile (started from a lagging boost track, say) while
                     # the air tracker still holds it: start it again from the air track, same alert
                     fresh = self._seed(picture, i, alt[i], climb[i])
@@ -490,7 +504,8 @@ class Warner:
             "releasable_to": self._releasable(srcs), "sources": sorted(srcs), "track": bt.air_track,
             "mode_free_flight": round(coast, 3), "updates": bt.n_updates,
         }
-        if bt.n_updates < cfg.min_updates or coast < cfg.coast_threshold:
+        burning = bt.event is not None and self.t_now - bt.event.t_last_seen < cfg.ir_burning_s
+        if bt.n_updates < cfg.min_updates or coast < cfg.coast_threshold or burning:
             if bt.raised:
                 return []  # nothing new to say until the impact can be predicted
             bt.raised = True
@@ -524,6 +539,8 @@ class Warner:
             bt.closed = True
             self.tracks.remove(bt)
             self.closed.append(bt)
+            if reason == "impact":
+                self._landed |= {k for k, v in self._spawned_from.items() if v is bt}
             last = {"t": round(self.t_now, 3), "alert_id": bt.alert_id, "threat": "ballistic", "status": "closed", "reason": reason,
                     "launch": bt.launch or (self._launch_estimate(bt, *self._ecef_estimate(bt)[:2])), "places": [],
                     "confidence": round(bt.confidence, 3), "releasable_to": self._releasable(bt.sensors | (bt.event.sensors if bt.event else set())),
