@@ -13,9 +13,12 @@ Geometry (fictional, geographically plausible; the same laydown in every run):
   (300-1,000 km) on azimuths 80-125° into the sea to the east, medium-range (1,000-3,000 km) on
   100-120° and intermediate-range (3,000-5,500 km) on 110-125°, far into the Pacific;
 - sensors: a US destroyer in the western sea area (boost seen from 400-650 km), a Japanese
-  long-range ground radar on the west coast, a US destroyer south-east of Japan (medium-range
-  terminal, intermediate midcourse), a sea-based X-band radar in the western Pacific
-  (intermediate terminal), space-based infrared, two ADS-B receivers;
+  long-range ground radar on the west coast, a forward-based X-band radar on Japan's Sea of Japan
+  coast (fine angles: 0.03°), a US destroyer south-east of Japan (medium-range terminal,
+  intermediate midcourse), a sea-based X-band radar in the western Pacific (intermediate
+  terminal), space-based infrared, two ADS-B receivers; re-entry vehicles' ballistic
+  coefficients are drawn per launch (log-normal about the class's value, σ 0.3 in ln β: the
+  simulator's default);
 - air traffic in every run: 12 airliners with ADS-B on three airways, five military aircraft
   without, and two sea-skimming cruise missiles that pass close to a radar.
 
@@ -108,6 +111,12 @@ sensors:
      speed_mps: 8, sigma_range_m: 30, sigma_bearing_deg: 0.1, sigma_elevation_deg: 0.12, sigma_range_rate_mps: 1.0,
      pd: 0.93, clutter_per_scan: 5, period_s: 2.0, max_range_m: 1800000, fov_el_deg: [-2, 85], latency_s: 1.0,
      latency_jitter_s: 1.0, releasable_to: [USA, JPN]}
+  # a forward-based X-band radar on Japan's Sea of Japan coast (as the US deployed at Kyogamisaki):
+  # fine angles, it holds the midcourse of shots across Japan
+  - {id: USA-TPY2, nation: USA, kind: radar, lat: 35.77, lon: 135.20, alt: 200, sigma_range_m: 10, sigma_bearing_deg: 0.03,
+     sigma_elevation_deg: 0.03, sigma_range_rate_mps: 0.5, pd: 0.95, clutter_per_scan: 3, period_s: 1.0,
+     max_range_m: 1500000, fov_az_deg: [200, 40], fov_el_deg: [1, 80], latency_s: 0.5, latency_jitter_s: 0.3,
+     releasable_to: [USA, JPN]}
   # sea-based X-band radar in the western Pacific: intermediate-range terminal
   - {id: USA-SBX, nation: USA, kind: radar, route: [{lat: 15.5, lon: 162.5, alt: 30}, {lat: 16.0, lon: 163.0, alt: 30}],
      speed_mps: 4, sigma_range_m: 15, sigma_bearing_deg: 0.05, sigma_elevation_deg: 0.05, sigma_range_rate_mps: 0.5,

@@ -65,6 +65,7 @@ def node(config_path):
         cfg = NodeConfig(
             nation=c["nation"], node_id=str(c.get("node_id", "1")), partners=tuple(c.get("partners", ())),
             report_interval_s=float(c.get("report_interval_s", 2.0)), responsibility=bool(c.get("responsibility", True)),
+            fuse_on_receive=True, fuse_thread=True,
             tracker=TrackerConfig.from_mapping(c.get("tracker") or {}), fuser=FuserConfig.from_mapping(c.get("fusion") or {}),
         )
         key = load_private_key(c["private_key"])

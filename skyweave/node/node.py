@@ -9,7 +9,9 @@ A :class:`NationNode` owns one nation's air tracker (:mod:`skyweave.track`), mis
   are published at once to each partner that may see them, if this node holds their reporting
   responsibility (all of them with ``responsibility=False``), together with any alert update;
 - a partner's frame, admitted by the gate, updates the joint picture at once (event-driven, so a
-  detection reaches every partner's picture within one bus trip and one fusion);
+  detection reaches every partner's picture within one bus trip and one fusion); a live node
+  fuses on a thread of its own, once for every frame that arrived while it was busy, so a burst
+  of frames costs one fusion, not one each;
 - :meth:`NationNode.tick` (every ``report_interval_s`` of scenario time) re-sends every held
   track (so a partner knows its reporter is alive), tells partners which reports ended, and writes
   the joint picture as it sees it to ``picture.jsonl``.
@@ -72,6 +74,7 @@ class NodeConfig:
     report_interval_s: float = 2.0
     responsibility: bool = True          # report only the network tracks this node is responsible for
     fuse_on_receive: bool = True         # fuse at once when a partner's frame arrives (live nodes)
+    fuse_thread: bool = False            # ... on a thread of its own: one fusion takes every frame queued meanwhile
     fuse_interval_s: float = 0.0         # fuse on own scans at most this often (s of scenario time; 0: every scan)
     stale_s: float = 30.0                # partner messages older than this (scenario s) are rejected as stale
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
@@ -137,6 +140,15 @@ class NationNode:
         self._pic: Frame | None = None
         self._flags: dict[str, tuple] = {}   # local track id -> (ntn, report it, stopped), from the last fusion
         self._last_fuse = -np.inf
+        self._pending: list[tuple[str, float]] = []
+        self._pending_t = -np.inf
+        self._fuse_wake: threading.Event | None = None
+        self._stop_fusion = False
+        self._fusion_thread = None
+        if cfg.fuse_on_receive and cfg.fuse_thread:
+            self._fuse_wake = threading.Event()
+            self._fusion_thread = threading.Thread(target=self._fusion_loop, name=f"fuse-{cfg.nation}", daemon=True)
+            self._fusion_thread.start()
         self.receiver = Receiver(self.gate, bus, durable=durable or f"{cfg.nation}-{cfg.node_id}", on_tracks=self._on_tracks,
                                  on_alerts=self._on_alerts, on_reject=self._on_reject).start()
 
@@ -180,11 +192,32 @@ class NationNode:
                 if old is None or r.t >= old.t:
                     self.remote[key] = r
             self.stats["reports_in"] += len(reports)
-            if self.config.fuse_on_receive and self._pic is not None and reports:
-                self._fuse(max(self.t_now, env.t))
-                if self.keep_timing:
-                    w = self.wall_clock()
-                    self.timing.extend(("fused", r.nation, r.t, w) for r in reports if r.status != "deleted")
+            if not (self.config.fuse_on_receive and self._pic is not None and reports):
+                return
+            self._pending.extend((r.nation, r.t) for r in reports if r.status != "deleted")
+            self._pending_t = max(self._pending_t, env.t)
+            if self._fuse_wake is not None:
+                self._fuse_wake.set()  # the fusion thread takes it, with whatever else arrives meanwhile
+                return
+            self._fuse_pending()
+
+    def _fuse_pending(self) -> None:
+        """Fuse once for every partner report received since the last fusion (call under the lock)."""
+        if not self._pending:
+            return
+        self._fuse(max(self.t_now, self._pending_t))
+        if self.keep_timing:
+            w = self.wall_clock()
+            self.timing.extend(("fused", n, t, w) for n, t in self._pending)
+        self._pending.clear()
+
+    def _fusion_loop(self) -> None:
+        while not self._stop_fusion:
+            self._fuse_wake.wait(0.5)
+            self._fuse_wake.clear()
+            with self._lock:
+                if self._pic is not None:
+                    self._fuse_pending()
 
     def _on_alerts(self, env, alerts) -> None:
         with self._lock:
@@ -385,6 +418,10 @@ class NationNode:
         # stop receiving first, outside the lock: the bus hands queued frames to _on_tracks (which
         # takes the lock) before the unsubscribe returns
         self.receiver.stop()
+        if self._fusion_thread is not None:
+            self._stop_fusion = True
+            self._fuse_wake.set()
+            self._fusion_thread.join(timeout=5.0)
         with self._lock:
             for fr in self.tracker.flush():
                 self._write_local(fr)

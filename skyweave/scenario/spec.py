@@ -261,7 +261,8 @@ class TargetModel:
 
     Route targets fly ``route`` at ``speed_mps`` from ``t_start``, turning at each waypoint with
     ``bank_deg`` and changing altitude at ``climb_mps``; ``loop`` repeats the route (patrols).
-    Ballistic targets launch from ``launch`` on ``azimuth_deg`` for ``range_m`` at ``t_start``.
+    Ballistic targets launch from ``launch`` on ``azimuth_deg`` for ``range_m`` at ``t_start``; their
+    re-entry vehicle has ballistic coefficient ``beta_kg_m2`` (kg/m²), or one drawn per launch.
     """
 
     id: str
@@ -277,6 +278,7 @@ class TargetModel:
     azimuth_deg: float | None = None
     range_m: float | None = None
     nation: str | None = None
+    beta_kg_m2: float | None = None
 
 
 @dataclass(frozen=True)
@@ -414,7 +416,7 @@ def _sensor(c: _Ctx, origin_needed: list, dims: int) -> SensorModel:
 
 
 _TARGET_FIELDS = {"id", "type", "t_start", "route", "speed_mps", "bank_deg", "climb_mps", "loop", "icao24",
-                  "launch", "azimuth_deg", "range_m", "range_km", "nation"}
+                  "launch", "azimuth_deg", "range_m", "range_km", "nation", "beta_kg_m2"}
 
 
 def _target(c: _Ctx, origin_needed: list) -> TargetModel:
@@ -432,7 +434,8 @@ def _target(c: _Ctx, origin_needed: list) -> TargetModel:
         else:
             rng = c.num("range_m", lo=50_000.0, hi=12_000_000.0)
         return TargetModel(id=tid, type=ttype, t_start=t_start, launch=launch,
-                           azimuth_deg=c.num("azimuth_deg", lo=0.0, hi=360.0), range_m=rng, nation=nation)
+                           azimuth_deg=c.num("azimuth_deg", lo=0.0, hi=360.0), range_m=rng, nation=nation,
+                           beta_kg_m2=c.num("beta_kg_m2", required=False, lo=500.0, hi=50_000.0))
     icao = c.str_("icao24", required=False, pattern=ICAO24_RE, what="6 lower-case hex digits (24-bit ICAO address)")
     if ttype == "airliner" and icao is None:
         raise c.err("icao24", "an ICAO 24-bit address for an airliner's ADS-B (6 lower-case hex digits)", "nothing")

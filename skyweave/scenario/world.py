@@ -67,8 +67,16 @@ class _RouteSource:
 class _BallisticSource:
     """Ballistic launches, integrated once (J2, rotating earth, drag) and interpolated."""
 
-    def __init__(self, targets: list[TargetModel], frame: LocalFrame):
-        from skyweave.scenario.ballistic import BallisticSpec, fly_ballistic
+    #: when a scenario does not give a re-entry vehicle's ballistic coefficient, it is drawn per
+    #: launch around its class's (short-range 3,000 kg/m², medium 6,000, intermediate 10,000,
+    #: intercontinental 15,000): log-normal with this standard deviation of ln β, so warning
+    #: benchmarks meet the spread of real vehicles, not one value per class
+    BETA_LOG_SIGMA = 0.3
+
+    def __init__(self, targets: list[TargetModel], frame: LocalFrame, seed: int = 0):
+        from dataclasses import replace
+
+        from skyweave.scenario.ballistic import BallisticSpec, fly_ballistic, vehicle_for_range
 
         self.targets = targets
         self.frame = frame
@@ -78,7 +86,12 @@ class _BallisticSource:
                 launch_lat=tg.launch.lat, launch_lon=tg.launch.lon, launch_alt=tg.launch.alt or 0.0,
                 azimuth_deg=tg.azimuth_deg, range_m=tg.range_m, t_launch=tg.t_start,
             )
-            self.trajectories.append(fly_ballistic(spec))
+            veh = vehicle_for_range(tg.range_m)
+            beta = tg.beta_kg_m2
+            if beta is None:
+                rng = np.random.default_rng(np.random.SeedSequence([seed, _stable_hash(tg.id)]))
+                beta = float(np.clip(veh.beta_rv * np.exp(self.BETA_LOG_SIGMA * rng.standard_normal()), 1_000.0, 30_000.0))
+            self.trajectories.append(fly_ballistic(spec, replace(veh, beta_rv=beta)))
 
     def table(self, times: np.ndarray) -> np.ndarray:
         from skyweave.scenario.ballistic import enu_states
@@ -189,7 +202,7 @@ class World:
         route_targets += _generate_traffic(scenario, self.frame)
         ballistic = [t for t in scenario.targets if t.type == "ballistic"]
         self._route = _RouteSource(route_targets, self.frame, self.dims, self.duration_s) if route_targets else None
-        self._ballistic = _BallisticSource(ballistic, self.frame) if ballistic else None
+        self._ballistic = _BallisticSource(ballistic, self.frame, scenario.seed) if ballistic else None
         self._family = _FamilySource(scenario.clutter_family, self._family_rng) if scenario.clutter_family else None
         ids = [t.id for t in route_targets] + [t.id for t in ballistic]
         types = [t.type for t in route_targets] + ["ballistic"] * len(ballistic)
@@ -256,7 +269,7 @@ class World:
                 out.append({
                     "id": tg.id, "type": "ballistic", "t_start": tg.t_start,
                     "launch": {"lat": tg.launch.lat, "lon": tg.launch.lon, "t": float(tr.t[0])},
-                    "burnout_t": float(tr.burnout_t),
+                    "burnout_t": float(tr.burnout_t), "beta_kg_m2": round(tr.vehicle.beta_rv, 1),
                     "impact": {"lat": float(tr.impact_lat), "lon": float(tr.impact_lon), "t": float(tr.impact_t)},
                 })
         if self._family is not None:

@@ -132,6 +132,18 @@ def save_public_key(key: Ed25519PublicKey | Ed25519PrivateKey, path: str | Path,
     return path
 
 
+def _is_b64_44(text: str) -> bool:
+    """Is ``text`` (surrounding blanks aside) 44 characters of strict base64 (the length of a 32-byte key's)?"""
+    text = text.strip()
+    if len(text) != 44:
+        return False
+    try:
+        base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
 def _b64_32(text: str, source: str, what: str) -> bytes:
     try:
         raw = base64.b64decode(text.strip(), validate=True)
@@ -169,13 +181,14 @@ def load_private_key(path: str | Path) -> Ed25519PrivateKey:
 def load_public_key(source: str | Path | bytes | Ed25519PublicKey) -> Ed25519PublicKey:
     """A public key from a PEM file path, a base64 string of the raw 32 bytes, PEM text, or a key.
 
-    A string is taken as the key when it is PEM text or 44 characters (base64 of 32 bytes), and
-    as a file path otherwise.
+    A string is taken as the key when it is PEM text or 44 characters of base64 (a 32-byte key's
+    length), and as a file path otherwise (so a 44-character path such as ``/tmp/.../AUS.pub``,
+    not base64, is still a path).
     """
     if isinstance(source, Ed25519PublicKey):
         return source
     label = "public key"
-    is_text_key = isinstance(source, str) and (source.lstrip().startswith("-----") or len(source.strip()) == 44)
+    is_text_key = isinstance(source, str) and (source.lstrip().startswith("-----") or _is_b64_44(source))
     if isinstance(source, Path) or (isinstance(source, str) and not is_text_key):
         path = Path(source)
         try:

@@ -55,8 +55,9 @@ class WarnConfig:
     coast_q: float = 0.05               # free-flight mode density (m²/s³): model error only
     boost_sojourn_s: float = 60.0       # mean time in boost before the mode chain moves to free flight
     coast_sojourn_s: float = 600.0      # free flight can hand back to boost (a late stage, a wrong switch)
-    beta0: float = 5400.0               # prior ballistic coefficient β (kg/m²), log-normal:
-    log_beta_sigma: float = 0.5         # β from about 2,000 to 15,000 kg/m² within two sigma
+    beta0: float = 5400.0               # prior ballistic coefficient β (kg/m²), log-normal, before the
+    log_beta_sigma: float = 0.5         # range is known: β from about 2,000 to 15,000 kg/m² within 2σ
+    range_prior_sigma: float = 0.4      # once the range is known: ln β about the typical β of that range
     q_k: float = 1e-8                   # random walk of ln k (1/s)
     drag_observable_m: float = 70_000.0  # above this height (or in boost, or climbing) ln k is a consider parameter
     gate_probability: float = 0.9999
@@ -113,6 +114,7 @@ class BallisticTrack:
     confidence: float = 0.0
     raised: bool = False
     closed: bool = False
+    range_prior: bool = False
 
 
 def _ground_km(lat1, lon1, lat2, lon2):
@@ -253,6 +255,33 @@ class Warner:
         Pm[0, 1, :, 6] = 0.0
         Pm[0, 1, 6, 6] = cfg.log_beta_sigma**2
 
+    #: typical re-entry vehicle ballistic coefficient by ground range (km → kg/m²), interpolated in
+    #: log-log: short-range missiles' bodies re-enter whole and blunt, longer ranges carry slender
+    #: separating vehicles (Zarchan, *Tactical and Strategic Missile Guidance*, ch. 37-38)
+    BETA_BY_RANGE = ((500.0, 3_000.0), (2_000.0, 6_000.0), (4_500.0, 10_000.0), (10_000.0, 15_000.0))
+
+    def beta_for_range(self, range_km: float) -> float:
+        r, b = np.log(np.array(self.BETA_BY_RANGE).T)
+        return float(np.exp(np.interp(np.log(max(range_km, 1.0)), r, b)))
+
+    def _range_prior(self, bt: BallisticTrack, impact, launch: dict) -> None:
+        """While drag is still unobserved (ln k a consider parameter), centre its prior on the typical
+        β of the missile's range (launch to predicted impact), with ``range_prior_sigma``."""
+        if impact is None or launch.get("lat") is None:
+            return
+        st = bt.state
+        x, _ = self.imm.combined(st)
+        h = float(height_above_ellipsoid_fast(x[0, :3]))
+        if h < self.config.drag_observable_m and float(x[0, :3] @ x[0, 3:6]) < 0.0:
+            return  # descending through the sensible atmosphere: drag is being measured
+        rng_km = float(_ground_km(launch["lat"], launch["lon"], impact.lat, impact.lon))
+        kappa = -np.log(self.beta_for_range(rng_km))
+        for j in range(self.imm.r):
+            st["xm"][0, j, 6] = kappa
+            st["Pm"][0, j, 6, :] = 0.0
+            st["Pm"][0, j, :, 6] = 0.0
+            st["Pm"][0, j, 6, 6] = self.config.range_prior_sigma**2
+
     def _ecef_estimate(self, bt: BallisticTrack, t: float | None = None, mode: int | None = None):
         """The estimate (x, P, μ) at ``t``: the IMM's combined one, or one mode's (1: free flight)."""
         st = bt.state
@@ -298,7 +327,7 @@ class Warner:
         # a plume cue counts only for a track that climbs like a missile under thrust (not an airliner
         # that happens to fly under the boost path)
         ir_near &= (climb - 2 * s_climb > 100.0) | (alt - 2 * s_alt > 15_000.0)
-        e = classify.evidence(alt - 2 * s_alt, speed - 2 * s_speed, climb - 2 * s_climb, coop, ir_near)
+        e = classify.evidence(alt - 2 * s_alt, speed - 2 * s_speed, climb - 2 * s_climb, coop, ir_near, dive=climb + 2 * s_climb)
         L = np.array([self._logodds.get(int(k), classify.PRIOR) for k in keys])
         L = classify.accumulate(L, e, evaluate)
         conf = classify.confidence(L)
@@ -338,6 +367,7 @@ class Warner:
                     # the air tracker still holds it: start it again from the air track, same alert
                     fresh = self._seed(picture, i, alt[i], climb[i])
                     linked.state, linked.t, linked.t_meas, linked.n_updates = fresh, t, t, 0
+                    linked.range_prior = False
                     self.stats["reseeded"] = self.stats.get("reseeded", 0) + 1
                 continue
             self._spawned_from[tid] = self._spawn(picture, i, float(conf[i, classify.BALLISTIC]), lat[i], lon[i], alt[i], climb[i])
@@ -513,6 +543,13 @@ class Warner:
         g = predict_ground(x, P, self.t_now)
         if not g.ok:
             return []
+        if not bt.range_prior:  # the range is known now: the prior of the drag follows it, once
+            bt.range_prior = True
+            self._range_prior(bt, g, base["launch"])
+            x, P, _ = self._ecef_estimate(bt, self.t_now, mode=1)
+            g = predict_ground(x, P, self.t_now)
+            if not g.ok:
+                return []
         bt.impact = g
         a, b, o = g.ellipse()
         bt.raised = True
