@@ -142,7 +142,7 @@ def ifci_weights(J: np.ndarray) -> np.ndarray:
 
 
 def ci_weights(P: np.ndarray, criterion: str = "det", method: str = "exact", *, J: np.ndarray | None = None,
-               tol: float = 1e-9, max_sweeps: int = 100) -> np.ndarray:
+               tol: float = 1e-6, max_sweeps: int = 30) -> np.ndarray:
     """CI weights ω (G, n) for G groups of n covariances each (G, n, m, m); see the module docstring."""
     if criterion not in CRITERIA:
         raise ValueError(f"CI criterion: expected one of {CRITERIA}, got {criterion!r}")
