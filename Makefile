@@ -30,6 +30,7 @@ $(BSTAMP): $(STAMP)
 	touch $(BSTAMP)
 
 bench: $(BSTAMP)
+	sh scripts/services.sh
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
