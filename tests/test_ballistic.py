@@ -1,8 +1,6 @@
 """Ballistic truth against independent checks: an inertial-frame integration, the Jacobi integral,
 the requested range and azimuth, boost and re-entry physics, and the ENU view of the flight."""
 
-import math
-
 import numpy as np
 import pytest
 

@@ -52,7 +52,7 @@ def test_validate_reports_every_bad_line_by_number(tmp_path):
     (out / "detections.jsonl").write_text("\n".join(lines) + "\n")
     r = CliRunner().invoke(main, ["validate", str(out)])
     assert r.exit_code == 1
-    assert f"detections.jsonl:3: field 'range_m'" in r.output
+    assert "detections.jsonl:3: field 'range_m'" in r.output
     assert "detections.jsonl:5: record: expected one JSON object per line" in r.output
     assert f"detections.jsonl: {len(lines) - 2} good, 2 bad" in r.output
 

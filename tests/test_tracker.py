@@ -4,7 +4,6 @@ giving the in-order tracks, the IMM beating CV on manoeuvres, JPDA, 3-D with ADS
 import json
 import random
 
-import numpy as np
 import pytest
 
 from skyweave.cli.common import resolve_scenario

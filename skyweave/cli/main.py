@@ -38,9 +38,11 @@ class LazyGroup(click.Group):
         try:
             return getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError) as e:  # a piece not built yet: say so, do not crash --help
+            why = str(e)  # `e` itself is gone once the except block ends
+
             @click.command(name=name, help=COMMANDS[name][2])
             def missing():
-                raise click.ClickException(f"'{name}' is not available in this build ({e})")
+                raise click.ClickException(f"'{name}' is not available in this build ({why})")
 
             return missing
 

@@ -22,7 +22,7 @@ Units: seconds, metres, m/s (ENU, scenario frame).
 
 from __future__ import annotations
 
-from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import chi2
@@ -34,18 +34,16 @@ from skyweave.fuse.ntn import AliasTable, NtnBlock, resolve_conflicts
 from skyweave.fuse.responsibility import claim_score, decide
 from skyweave.fuse.trackset import TrackSet, decode_markings, intersect_markings
 from skyweave.track.management import track_quality
+from skyweave.track.params import Configurable
+from skyweave.track.params import param as _p
 
 __all__ = ["FuserConfig", "FusedPicture", "FusionEvents", "Fuser"]
 
 _STRAINED_COST = -1e-6  # cost of a kept pair beyond the loose gate: chosen only if nothing better gates
 
 
-def _p(default, doc, choices=None, lo=None, hi=None):
-    return field(default=default, metadata={"doc": doc, "choices": choices, "lo": lo, "hi": hi})
-
-
 @dataclass(frozen=True)
-class FuserConfig:
+class FuserConfig(Configurable):
     """Every parameter of the fuser, typed, documented and validated (``ValueError`` names the key)."""
 
     q: float = _p(100.0, "time alignment: CV white-acceleration density (m²/s³)", lo=0.0)
@@ -64,47 +62,12 @@ class FuserConfig:
     ntn_start: int = _p(1, "first number of this node's block", lo=0)
     ntn_digits: int = _p(5, "digits of the number in an NTN such as 'JPN-N00001'", lo=1, hi=12)
 
+    _label = "fuser config"
+
     def __post_init__(self):
-        for f in fields(self):
-            v = getattr(self, f.name)
-            md = f.metadata
-            if md.get("choices"):
-                if v not in md["choices"]:
-                    raise ValueError(f"fuser config '{f.name}': expected one of {', '.join(md['choices'])}, got {v!r}")
-                continue
-            want_int = isinstance(f.default, int) and not isinstance(f.default, bool)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or (want_int and not isinstance(v, int)):
-                raise ValueError(f"fuser config '{f.name}': expected {'an integer' if want_int else 'a number'}, got {v!r}")
-            if v != v or v in (float("inf"), float("-inf")):
-                raise ValueError(f"fuser config '{f.name}': expected a finite number, got {v!r}")
-            if md.get("lo") is not None and v < md["lo"]:
-                raise ValueError(f"fuser config '{f.name}': expected a number >= {md['lo']}, got {v!r}")
-            if md.get("hi") is not None and v > md["hi"]:
-                raise ValueError(f"fuser config '{f.name}': expected a number <= {md['hi']}, got {v!r}")
+        self._validate()
         if self.loose_gate_probability < self.gate_probability:
             raise ValueError(f"fuser config 'loose_gate_probability': expected at least gate_probability ({self.gate_probability}), got {self.loose_gate_probability}")
-
-    @classmethod
-    def from_mapping(cls, d: dict, **overrides) -> "FuserConfig":
-        """From a mapping (a node's YAML ``fusion:`` section); unknown keys are an error naming them."""
-        if not isinstance(d, dict):
-            raise ValueError(f"fuser config: expected a mapping of parameter names to values, got {type(d).__name__}")
-        known = {f.name for f in fields(cls)}
-        for k in d:
-            if k not in known:
-                raise ValueError(f"fuser config: unknown parameter {k!r} (known: {', '.join(sorted(known))})")
-        return cls(**{**d, **{k: v for k, v in overrides.items() if v is not None}})
-
-    def with_(self, **kw) -> "FuserConfig":
-        return replace(self, **kw)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def describe(cls) -> list[tuple[str, object, str]]:
-        """(name, default, doc) of every parameter."""
-        return [(f.name, None if f.default is MISSING else f.default, f.metadata.get("doc", "")) for f in fields(cls)]
 
     def gates(self, m: int) -> tuple[float, float]:
         """(strict, loose) chi-square thresholds γ for m gated dimensions."""

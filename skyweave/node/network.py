@@ -108,7 +108,6 @@ def run_network(scenario, out: Path, *, seed=None, duration=None, nats: str | No
              for n in nations}
     for n in nations:
         _write_node_yaml(out, n, cfgs[n], nats)
-    pace = None
     red = None
     if red_team_every_s:
         from skyweave.node.redteam import RedTeam
@@ -116,12 +115,12 @@ def run_network(scenario, out: Path, *, seed=None, duration=None, nats: str | No
         red = RedTeam(bus, nations, priv, sensors.dims)
         nxt = [red_team_every_s]
 
-        def pace(t):
+        def attack_when_due(t):
             if t >= nxt[0]:
                 red.attack(t)
                 nxt[0] += red_team_every_s
 
-    errors = drive(nodes, out / "detections.jsonl", sensors, pace=pace)
+    errors = drive(nodes, out / "detections.jsonl", sensors, pace=attack_when_due if red is not None else None)
     if nats is not None:
         bus.flush()
         time.sleep(0.5)  # the last frames in flight

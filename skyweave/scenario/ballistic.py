@@ -178,7 +178,7 @@ def _fly(spec: BallisticSpec, veh: Vehicle, cutoff: float, azimuth_deg: float, r
     t0 = spec.t_launch
     # integrate in phases so that no step straddles a switch of the thrust law
     bounds = [t0, t0 + min(veh.t_vertical_s, cutoff), t0 + min(veh.t_vertical_s + veh.kick_s, cutoff), t0 + cutoff]
-    pieces, ts = [], []
+    pieces = []
     y = y0
     for a, b in zip(bounds[:-1], bounds[1:]):
         if b - a <= 1e-9:

@@ -7,15 +7,14 @@ A configuration is built from keyword arguments or from a mapping (the YAML/JSON
 
 from __future__ import annotations
 
-from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+from dataclasses import dataclass
 
-
-def _p(default, doc, choices=None, lo=None, hi=None):
-    return field(default=default, metadata={"doc": doc, "choices": choices, "lo": lo, "hi": hi})
+from skyweave.track.params import Configurable
+from skyweave.track.params import param as _p
 
 
 @dataclass(frozen=True)
-class TrackerConfig:
+class TrackerConfig(Configurable):
     association: str = _p("gnn", "data association: 'gnn' (global nearest neighbour) or 'jpda'", ("gnn", "jpda"))
     model: str = _p("cv", "motion model: 'cv', 'ca', 'ct' or 'imm' (CV and CT interacting)", ("cv", "ca", "ct", "imm"))
     filter: str = _p("ekf", "filter: 'ekf' (KF for linear models) or 'ukf'", ("ekf", "kf", "ukf"))
@@ -46,55 +45,15 @@ class TrackerConfig:
     id_prefix: str = _p("T", "track ids are '<prefix>-<number>'")
     jpda_exact_limit: int = _p(2000, "JPDA: enumerate joint events exactly when a cluster has at most this many", lo=1)
 
+    _label = "tracker config"
+
     def __post_init__(self):
-        for f in fields(self):
-            v = getattr(self, f.name)
-            md = f.metadata
-            if md.get("choices") and v not in md["choices"]:
-                raise ValueError(f"tracker config '{f.name}': expected one of {', '.join(md['choices'])}, got {v!r}")
-            if f.name == "id_prefix":
-                if not isinstance(v, str) or not v or any(c in v for c in ' "\\'):
-                    raise ValueError(f"tracker config 'id_prefix': expected a non-empty string without spaces or quotes, got {v!r}")
-                continue
-            if f.name == "imm_sojourn_s":
-                if not (isinstance(v, (tuple, list)) and len(v) == 2 and all(isinstance(x, (int, float)) and x > 0 for x in v)):
-                    raise ValueError(f"tracker config 'imm_sojourn_s': expected two positive times [cv, ct] in seconds, got {v!r}")
-                object.__setattr__(self, f.name, tuple(float(x) for x in v))
-                continue
-            if isinstance(f.default, (int, float)) and not isinstance(f.default, bool) or f.name == "max_speed_mps":
-                if v is None and f.default is None:
-                    continue
-                want_int = isinstance(f.default, int) and not isinstance(f.default, bool)
-                if isinstance(v, bool) or not isinstance(v, (int, float)) or (want_int and not isinstance(v, int)):
-                    raise ValueError(f"tracker config '{f.name}': expected {'an integer' if want_int else 'a number'}, got {v!r}")
-                if v != v or v in (float("inf"), float("-inf")):
-                    raise ValueError(f"tracker config '{f.name}': expected a finite number, got {v!r}")
-                if md.get("lo") is not None and v < md["lo"]:
-                    raise ValueError(f"tracker config '{f.name}': expected a number >= {md['lo']}, got {v!r}")
-                if md.get("hi") is not None and v > md["hi"]:
-                    raise ValueError(f"tracker config '{f.name}': expected a number <= {md['hi']}, got {v!r}")
+        if not isinstance(self.id_prefix, str) or not self.id_prefix or any(c in self.id_prefix for c in ' "\\'):
+            raise ValueError(f"tracker config 'id_prefix': expected a non-empty string without spaces or quotes, got {self.id_prefix!r}")
+        v = self.imm_sojourn_s
+        if not (isinstance(v, (tuple, list)) and len(v) == 2 and all(isinstance(x, (int, float)) and x > 0 for x in v)):
+            raise ValueError(f"tracker config 'imm_sojourn_s': expected two positive times [cv, ct] in seconds, got {v!r}")
+        object.__setattr__(self, "imm_sojourn_s", tuple(float(x) for x in v))
+        self._validate(skip=("id_prefix", "imm_sojourn_s"))
         if self.confirm_m > self.confirm_n:
             raise ValueError(f"tracker config 'confirm_m': expected at most confirm_n ({self.confirm_n}), got {self.confirm_m}")
-
-    @classmethod
-    def from_mapping(cls, d: dict, **overrides) -> "TrackerConfig":
-        if not isinstance(d, dict):
-            raise ValueError(f"tracker config: expected a mapping of parameter names to values, got {type(d).__name__}")
-        known = {f.name for f in fields(cls)}
-        for k in d:
-            if k not in known:
-                raise ValueError(f"tracker config: unknown parameter {k!r} (known: {', '.join(sorted(known))})")
-        kw = dict(d)
-        kw.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**kw)
-
-    def with_(self, **kw) -> "TrackerConfig":
-        return replace(self, **kw)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def describe(cls) -> list[tuple[str, object, str]]:
-        """(name, default, doc) of every parameter, for --help and the docs."""
-        return [(f.name, None if f.default is MISSING else f.default, f.metadata.get("doc", "")) for f in fields(cls)]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from skyweave.geo import ecef2geodetic, enu_rotation, geodetic2ecef
+from skyweave.geo import ecef2geodetic, enu_rotation
 from skyweave.geo.earth import height_above_ellipsoid_fast
 from skyweave.track.filters import psd_sqrt
 from skyweave.warn.dynamics import rk4
