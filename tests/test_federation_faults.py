@@ -42,10 +42,11 @@ import pytest
 import yaml
 
 from skyweave.cli.common import resolve_scenario
-from skyweave.cli.eval_cmd import score_files
-from skyweave.cli.simulate_cmd import run_simulation
+from skyweave.node.score_files import score_files
+from skyweave.node.simulate import run_simulation
 from skyweave.io.formats import SensorSet, load_sensors
-from skyweave.node.network import drive, make_keys, node_configs
+from skyweave.node.network import make_keys, node_configs
+from skyweave.node.sources import DetectionsFile, drive
 from skyweave.node.node import NationNode
 from skyweave.share import (
     Envelope,
@@ -63,7 +64,7 @@ from skyweave.share import (
     sign_envelope,
     subject_for,
 )
-from skyweave.share.testing import NatsCluster, NatsServer, nats_server_binary
+from tests.support.natsserver import NatsCluster, NatsServer, nats_server_binary
 
 pytestmark = pytest.mark.skipif(
     nats_server_binary() is None, reason="nats-server not installed: run scripts/services.sh (apt-get install nats-server)"
@@ -235,7 +236,7 @@ class Net:
                 self.history.append(snapshot(self.nodes, t, self.history, self.sc.nations))
 
         try:
-            errors = drive(self.nodes, self.sc.folder / "detections.jsonl", self.sc.sensors, pace=pace)
+            errors = drive(self.nodes, DetectionsFile(self.sc.folder / "detections.jsonl", self.sc.sensors), self.sc.sensors, pace=pace)
             assert not errors
         except _Enough:
             pass

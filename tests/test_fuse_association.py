@@ -9,7 +9,7 @@ from scipy.stats import chi2
 
 from skyweave.fuse import Fuser, FuserConfig, TrackSet
 from skyweave.fuse.association import candidate_track_pairs, group_pairs, pair_distance, sequential_assignment
-from skyweave.fuse.testing import SimNation, cv_truth
+from tests.support.fusesim import SimNation, cv_truth
 
 SIG = 100.0
 G_STRICT = chi2.ppf(0.99, 2)     # 9.21

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from skyweave.fuse import Fuser, FuserConfig, TrackSet
 from skyweave.fuse.ntn import AliasTable, NtnBlock, resolve_conflicts
-from skyweave.fuse.testing import SimNation, SimNetwork, cv_truth
+from tests.support.fusesim import SimNation, SimNetwork, cv_truth
 
 REL = ("AUS", "GBR", "JPN", "USA")
 

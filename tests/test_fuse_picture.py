@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from skyweave.fuse import Fuser, FuserConfig, TrackSet
-from skyweave.fuse.testing import SimNation, cv_truth
+from tests.support.fusesim import SimNation, cv_truth
 from skyweave.metrics import gospa
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"

@@ -6,7 +6,7 @@ import pytest
 
 from skyweave.fuse import Fuser, FuserConfig, TrackSet
 from skyweave.fuse.responsibility import claim_score, decide
-from skyweave.fuse.testing import SimNation, SimNetwork, cv_truth
+from tests.support.fusesim import SimNation, SimNetwork, cv_truth
 
 REL = ("AUS", "JPN", "USA")
 

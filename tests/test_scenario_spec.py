@@ -4,7 +4,7 @@ import textwrap
 
 import pytest
 
-from skyweave.io.formats import FormatError
+from skyweave.core import FormatError
 from skyweave.scenario.spec import load_scenario
 
 GOOD = """\

@@ -21,7 +21,7 @@ from skyweave.share import (
     subject_for,
 )
 from skyweave.share.natsbus import AsyncNatsBus, NatsBus, consumer_filter
-from skyweave.share.testing import NatsCluster, NatsServer, free_port, nats_server_binary
+from tests.support.natsserver import NatsCluster, NatsServer, free_port, nats_server_binary
 
 pytestmark = pytest.mark.skipif(
     nats_server_binary() is None, reason="nats-server not installed: run scripts/services.sh (apt-get install nats-server)"

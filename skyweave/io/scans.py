@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from skyweave.io.formats import Detection, DetectionReader, SensorSet
+from skyweave.core.model import SensorSet
+from skyweave.io.formats import Detection, DetectionReader
 
 _NUMERIC = ("range_m", "bearing_deg", "elevation_deg", "range_rate_mps", "x", "y", "z", "lat", "lon", "alt", "sigma_m")
 

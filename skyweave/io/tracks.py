@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from skyweave.io.formats import _JSONError, FormatError, _loads, _validate_state_line
+from skyweave.core.errors import FormatError
+from skyweave.io.formats import JSON_ERRORS, loads_json, validate_state_line
 
 #: lines whose times differ by no more than this (s) belong to one instant
 TIME_TOL = 1e-6
@@ -66,8 +67,8 @@ def detect_dims(path: str | Path) -> int | None:
             if not text.strip():
                 continue
             try:
-                rec = _loads(text)
-            except _JSONError:
+                rec = loads_json(text)
+            except JSON_ERRORS:
                 continue
             if isinstance(rec, dict) and "x" in rec:
                 return 3 if "z" in rec else 2
@@ -112,12 +113,12 @@ def iter_state_frames(path: str | Path, id_field: str, registry: IdRegistry, err
                 continue
             try:
                 try:
-                    rec = _loads(text)
-                except _JSONError as e:
+                    rec = loads_json(text)
+                except JSON_ERRORS as e:
                     raise FormatError(path, lineno, None, "one JSON object per line", str(e)[:60]) from None
                 if isinstance(rec, dict) and dims == 2 and "z" in rec:
                     raise FormatError(path, lineno, "z", "no z in a 2-D file", rec["z"])
-                _validate_state_line(rec, path, lineno, id_field, dims)
+                validate_state_line(rec, path, lineno, id_field, dims)
                 t = float(rec["t"])
                 if cur_t is not None and t < cur_t - TIME_TOL:
                     raise FormatError(path, lineno, "t", f"non-decreasing time (the instant before was at {cur_t})", t)

@@ -20,21 +20,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-R_EARTH = 6_371_008.8
-CHI2_2_95 = 5.991464547107979
-
-
-def great_circle_m(lat1, lon1, lat2, lon2) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dl = math.radians(lon2 - lon1)
-    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * R_EARTH * math.asin(min(1.0, math.sqrt(a)))
+from skyweave.geo.sphere import great_circle_m
+from skyweave.geo.wgs84 import R_MEAN
 
 
 def offset_en(lat0, lon0, lat, lon) -> tuple[float, float]:
     """East/north offset (m) of (lat, lon) from (lat0, lon0) on a local sphere (fine for < 500 km)."""
-    e = math.radians((lon - lon0 + 180.0) % 360.0 - 180.0) * R_EARTH * math.cos(math.radians(lat0))
-    n = math.radians(lat - lat0) * R_EARTH
+    e = math.radians((lon - lon0 + 180.0) % 360.0 - 180.0) * R_MEAN * math.cos(math.radians(lat0))
+    n = math.radians(lat - lat0) * R_MEAN
     return e, n
 
 

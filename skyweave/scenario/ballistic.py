@@ -34,9 +34,8 @@ import numpy as np
 from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
 
-from skyweave.geo import LocalFrame, ecef2geodetic, enu_rotation, geodetic2ecef
+from skyweave.geo import LocalFrame, ecef2geodetic, enu_rotation, geodetic2ecef, great_circle_m, initial_azimuth_deg
 from skyweave.geo.earth import air_density, frame_acceleration, gravity_j2, height_above_ellipsoid_fast
-from skyweave.geo.wgs84 import R_MEAN
 
 G0 = 9.80665
 
@@ -199,12 +198,7 @@ def _fly(spec: BallisticSpec, veh: Vehicle, cutoff: float, azimuth_deg: float, r
 
 def _ground_range_azimuth(lat0, lon0, lat1, lon1):
     """Great-circle distance (m, mean earth radius) and initial azimuth (deg) from point 0 to point 1."""
-    p0, p1 = math.radians(lat0), math.radians(lat1)
-    dl = math.radians(lon1 - lon0)
-    a = math.sin((p1 - p0) / 2) ** 2 + math.cos(p0) * math.cos(p1) * math.sin(dl / 2) ** 2
-    dist = 2 * R_MEAN * math.asin(min(1.0, math.sqrt(a)))
-    az = math.degrees(math.atan2(math.sin(dl) * math.cos(p1), math.cos(p0) * math.sin(p1) - math.sin(p0) * math.cos(p1) * math.cos(dl)))
-    return dist, az % 360.0
+    return float(great_circle_m(lat0, lon0, lat1, lon1)), float(initial_azimuth_deg(lat0, lon0, lat1, lon1))
 
 
 def _impact_geo(impact):

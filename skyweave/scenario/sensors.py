@@ -86,7 +86,7 @@ class SensorSim:
         self._route = None
         self._static_pos = None
         if model.moving:
-            pts, alts = _route_points(model.route, frame)
+            pts, alts = route_points(model.route, frame)
             self._route = RoutePath.plan(pts, alts, max(model.speed_mps, 0.1), bank_deg=10.0)
         elif model.kind != "ir":
             if model.lat is not None:
@@ -280,8 +280,14 @@ class SensorSim:
         return scan
 
 
-def _route_points(route, frame: LocalFrame | None):
-    """Waypoints to plane points (K, 2) and altitudes (K,), geodetic ones via the frame."""
+def route_points(route, frame: LocalFrame | None) -> tuple[np.ndarray, np.ndarray]:
+    """Waypoints to plane points (K, 2) in metres and altitudes (K,) in metres.
+
+    ``route`` is a sequence of :class:`~skyweave.scenario.spec.Waypoint`; a geodetic waypoint
+    (``lat``/``lon`` in degrees) is placed on the scenario plane through ``frame`` (see
+    :func:`~skyweave.scenario.motion.plane_from_geodetic`), a plane one (``x``/``y``) is taken
+    as it is. A waypoint without an altitude is at 0 m.
+    """
     pts, alts = [], []
     for w in route:
         if w.lat is not None:

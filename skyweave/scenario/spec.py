@@ -5,12 +5,11 @@ was expected and what came (``FormatError``). Nothing in this module simulates: 
 frozen dataclasses that :mod:`skyweave.scenario.world` turns into truth and detections.
 
 The schema is documented in ``docs/scenarios.md`` with a worked example; the shipped
-``scenarios/*.yaml`` are the reference.
+``skyweave/scenarios/*.yaml`` are the reference.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -18,10 +17,10 @@ from typing import Any
 
 import yaml
 
-from skyweave.io.formats import NATION_RE, SENSOR_KINDS, FormatError, Origin, parse_epoch
+from skyweave.core.errors import FormatError
+from skyweave.core.model import ICAO24_RE, NATION_RE, SENSOR_KINDS, Origin, parse_epoch
 
 TARGET_TYPES = ("airliner", "military", "cruise", "ballistic")
-ICAO24_RE = re.compile(r"^[0-9a-f]{6}$")
 
 
 # --------------------------------------------------------------------------- YAML with lines

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from skyweave.geo import LocalFrame
-from skyweave.io.formats import SensorSet, SensorSpec
+from skyweave.core.model import SensorSet, SensorSpec
 from skyweave.scenario.motion import RoutePath, ct_step, plane_from_geodetic, route_states
-from skyweave.scenario.sensors import Scan, SensorSim, TargetTable, _route_points
+from skyweave.scenario.sensors import Scan, SensorSim, TargetTable, route_points
 from skyweave.scenario.spec import ClutterFamily, Scenario, SensorModel, TargetModel, Waypoint
 
 
@@ -50,11 +50,11 @@ class _RouteSource:
         for tg in targets:
             route = tg.route
             if tg.loop:  # patrol: repeat the circuit long enough to cover the scenario
-                pts, _ = _route_points(route + (route[0],), frame)
+                pts, _ = route_points(route + (route[0],), frame)
                 circuit = float(np.sum(np.linalg.norm(np.diff(pts, axis=0), axis=1)))
                 reps = int(np.ceil(tg.speed_mps * (duration - tg.t_start + 60.0) / max(circuit, 1.0))) + 1
                 route = route + (route * reps)[1:] + (route[0],)
-            pts, alts = _route_points(route, frame)
+            pts, alts = route_points(route, frame)
             self.paths.append(RoutePath.plan(pts, alts, tg.speed_mps, tg.bank_deg))
 
     def table(self, times: np.ndarray) -> np.ndarray:

@@ -6,27 +6,19 @@
 - :mod:`~skyweave.share.signing`: Ed25519 keys, key files, the partners' Keyring, sign/verify.
 - :mod:`~skyweave.share.admission`: the receiving Gate: malformed, unsigned, unknown sender,
   bad signature, not for me, unreleasable, replayed, duplicate, stale, future.
-- :mod:`~skyweave.share.bus`: subjects, the Bus interface, the in-process bus (default).
+- :mod:`~skyweave.share.subjects`: subjects, the handler type and BusError (what every bus shares).
+- :mod:`~skyweave.share.bus`: the Bus interface, the in-process bus (default).
 - :mod:`~skyweave.share.natsbus`: the same bus over NATS JetStream (asyncio and sync facade).
 - :mod:`~skyweave.share.endpoint`: Publisher (per-partner releasable signed frames) and Receiver.
-- :mod:`~skyweave.share.testing`: start real nats-server processes (tests, benchmarks).
 
-This room imports no other skyweave room and does no numerics.
+Real nats-server processes for tests and benchmarks are started by ``tests/support/natsserver.py``
+(not shipped). This room imports only the core model (:mod:`skyweave.core`) and does no numerics.
 """
 
 from typing import Any
 
 from skyweave.share.admission import REASONS, Admission, Admitted, Gate, Rejected, Verdict
-from skyweave.share.bus import (
-    Bus,
-    BusError,
-    InProcessBus,
-    Subscription,
-    inbox_subject,
-    parse_subject,
-    subject_for,
-    subject_matches,
-)
+from skyweave.share.bus import Bus, InProcessBus, Subscription
 from skyweave.share.endpoint import Frame, Publisher, Receiver, Sequencer
 from skyweave.share.releasability import (
     GROUPS,
@@ -77,6 +69,7 @@ from skyweave.share.signing import (
     sign_envelope,
     verify_envelope,
 )
+from skyweave.share.subjects import BusError, inbox_subject, parse_subject, subject_for, subject_matches
 
 __all__ = [
     # schema

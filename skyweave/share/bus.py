@@ -2,7 +2,7 @@
 
 Subjects are ``skyweave.<SENDER>.<RECIPIENT>.<kind>`` with ``kind`` one of ``tracks``,
 ``alerts``, ``status``; a node listens on ``skyweave.*.<ME>.>``. Wildcards follow NATS: ``*``
-matches one token, ``>`` (last token only) one or more.
+matches one token, ``>`` (last token only) one or more (:mod:`skyweave.share.subjects`).
 
 Two implementations share the interface:
 
@@ -12,8 +12,9 @@ Two implementations share the interface:
   are de-duplicated by message id, and a *durable* subscription that is closed (or cut off by
   :meth:`InProcessBus.partition`) catches up from where it stopped when it comes back. Fault
   hooks for tests: drop, duplicate, reorder, tamper, partition.
-- :class:`skyweave.share.natsbus.NatsBus` over NATS JetStream (imported lazily from here, so the
-  in-process bus needs no nats-py).
+- :class:`skyweave.share.natsbus.NatsBus` over NATS JetStream (``skyweave.share`` loads it
+  lazily, so the in-process bus needs no nats-py). This module does not import it: both take
+  the subjects, :data:`Handler` and :class:`BusError` from :mod:`skyweave.share.subjects`.
 
 Delivery is at-least-once: a handler may see a message twice (the admission gate drops the
 duplicate by message id) and, across senders, out of order.
@@ -23,10 +24,22 @@ from __future__ import annotations
 
 import logging
 import random
-import re
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol, runtime_checkable
+
+# The subject helpers, Handler and BusError live in skyweave.share.subjects (natsbus needs them
+# too); they are re-exported here, where the Bus interface that uses them is defined.
+from skyweave.share.subjects import (
+    SUBJECT_ROOT,
+    BusError,
+    Handler,
+    check_pattern,
+    inbox_subject,
+    parse_subject,
+    subject_for,
+    subject_matches,
+)
 
 __all__ = [
     "SUBJECT_ROOT",
@@ -44,72 +57,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-SUBJECT_ROOT = "skyweave"
-_KINDS = ("tracks", "alerts", "status")
-_NATION_RE = re.compile(r"^[A-Z]{3}$")
-_TOKEN_RE = re.compile(r"^[^\s.*>]+$")
-
-Handler = Callable[[str, bytes], Any]
-"""``handler(subject, data)``; must not raise (an exception is logged and the message is acknowledged)."""
-
 Hook = Callable[[str, bytes, "str | None"], "Iterable[bytes] | None"]
 """``hook(subject, data, subscriber_name) -> frames to deliver`` (``None``: unchanged; ``[]``: drop)."""
-
-
-class BusError(RuntimeError):
-    """A bus operation failed (no server, no stream, publish not acknowledged in time, bad subject)."""
-
-
-# --------------------------------------------------------------------------- subjects
-
-
-def subject_for(sender: str, recipient: str, kind: str) -> str:
-    """``skyweave.<SENDER>.<RECIPIENT>.<kind>``; nations are alpha-3 codes, kind tracks|alerts|status."""
-    if not _NATION_RE.match(sender) or not _NATION_RE.match(recipient):
-        raise BusError(f"subject: expected alpha-3 sender and recipient, got {sender!r}, {recipient!r}")
-    if kind not in _KINDS:
-        raise BusError(f"subject: expected kind in {_KINDS}, got {kind!r}")
-    return f"{SUBJECT_ROOT}.{sender}.{recipient}.{kind}"
-
-
-def inbox_subject(recipient: str) -> str:
-    """The wildcard a node subscribes to: everything any partner sends to ``recipient``."""
-    if not _NATION_RE.match(recipient):
-        raise BusError(f"subject: expected an alpha-3 recipient, got {recipient!r}")
-    return f"{SUBJECT_ROOT}.*.{recipient}.>"
-
-
-def parse_subject(subject: str) -> tuple[str, str, str]:
-    """(sender, recipient, kind) of a skyweave subject, or BusError naming what is wrong."""
-    parts = subject.split(".")
-    if len(parts) != 4 or parts[0] != SUBJECT_ROOT:
-        raise BusError(f"subject: expected '{SUBJECT_ROOT}.<SENDER>.<RECIPIENT>.<kind>', got {subject!r}")
-    _, sender, recipient, kind = parts
-    if not _NATION_RE.match(sender) or not _NATION_RE.match(recipient) or kind not in _KINDS:
-        raise BusError(f"subject: expected '{SUBJECT_ROOT}.<SENDER>.<RECIPIENT>.<tracks|alerts|status>', got {subject!r}")
-    return sender, recipient, kind
-
-
-def _check_pattern(pattern: str) -> list[str]:
-    toks = pattern.split(".")
-    for i, t in enumerate(toks):
-        if t in ("*",) or (t == ">" and i == len(toks) - 1):
-            continue
-        if not _TOKEN_RE.match(t):
-            raise BusError(f"subject: bad token {t!r} in {pattern!r}")
-    return toks
-
-
-def subject_matches(pattern: str, subject: str) -> bool:
-    """NATS wildcard match: ``*`` is one token, a final ``>`` one or more tokens."""
-    p = pattern.split(".")
-    s = subject.split(".")
-    for i, tok in enumerate(p):
-        if tok == ">":
-            return len(s) > i
-        if i >= len(s) or (tok != "*" and tok != s[i]):
-            return False
-    return len(s) == len(p)
 
 
 # --------------------------------------------------------------------------- the interface
@@ -212,7 +161,7 @@ class InProcessBus:
     def publish(self, subject: str, data: bytes, *, msg_id: str | None = None) -> None:
         if self._closed:
             raise BusError("publish on a closed bus")
-        toks = _check_pattern(subject)
+        toks = check_pattern(subject)
         if "*" in toks or toks[-1] == ">":
             raise BusError(f"publish: subject must not hold wildcards, got {subject!r}")
         data = bytes(data)
@@ -247,7 +196,7 @@ class InProcessBus:
         """Subscribe (see :class:`Bus`); ``name`` (default: ``durable``) is what partition() cuts."""
         if self._closed:
             raise BusError("subscribe on a closed bus")
-        _check_pattern(subject)
+        check_pattern(subject)
         sub = _Sub(self, subject, handler, name if name is not None else durable, durable)
         if durable is not None and any(s.active and s.key == sub.key for s in self._subs):
             raise BusError(f"durable {durable!r} on {subject!r} is already bound to a subscription")
@@ -292,7 +241,7 @@ class InProcessBus:
                 raise ValueError(f"set_faults: {name} must be a probability in [0, 1], got {p}")
         if seed is not None:
             self._rng = random.Random(seed)
-        _check_pattern(subject)
+        check_pattern(subject)
         self._faults = {"drop": drop, "duplicate": duplicate, "reorder": reorder, "subject": subject}
 
     def clear_faults(self) -> None:
@@ -308,7 +257,7 @@ class InProcessBus:
         """
         self._cut.update(names)
         for p in publishers:
-            _check_pattern(p)
+            check_pattern(p)
             self._cut_publishers.append(p)
         for sub in self._subs:
             if sub.name in self._cut:
@@ -423,11 +372,3 @@ class InProcessBus:
         while self._base < floor and self._log:
             self._log.popleft()
             self._base += 1
-
-
-def __getattr__(name: str) -> Any:
-    if name in ("NatsBus", "AsyncNatsBus"):
-        from skyweave.share import natsbus
-
-        return getattr(natsbus, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -19,7 +19,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from skyweave.share.admission import Admitted, Gate, Rejected, Verdict
-from skyweave.share.bus import Bus, Subscription, inbox_subject, subject_for
+from skyweave.share.bus import Bus, Subscription
 from skyweave.share.releasability import intersect, validate_code
 from skyweave.share.schema import (
     AlertReport,
@@ -32,6 +32,7 @@ from skyweave.share.schema import (
     make_msg_id,
 )
 from skyweave.share.signing import sign_envelope
+from skyweave.share.subjects import inbox_subject, subject_for
 
 __all__ = ["Sequencer", "Frame", "Publisher", "Receiver"]
 

@@ -36,7 +36,8 @@ import nats.errors
 import nats.js.errors
 from nats.js import api
 
-from skyweave.share.bus import SUBJECT_ROOT, BusError, Handler, _check_pattern
+from skyweave.core.model import NATION_RE
+from skyweave.share.subjects import SUBJECT_ROOT, BusError, Handler, check_pattern
 
 __all__ = ["AsyncNatsBus", "NatsBus", "stream_name", "consumer_filter", "DEFAULT_URL"]
 
@@ -45,7 +46,6 @@ log = logging.getLogger(__name__)
 DEFAULT_URL = "nats://127.0.0.1:4222"
 _STREAM_PREFIX = "SKYWEAVE_"
 _DURABLE_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_NATION_RE = re.compile(r"^[A-Z]{3}$")
 _RETRYABLE = (
     nats.errors.TimeoutError,
     nats.errors.NoRespondersError,
@@ -61,7 +61,7 @@ _RETRYABLE = (
 
 def stream_name(nation: str) -> str:
     """The stream of a sending nation: ``SKYWEAVE_<NATION>``."""
-    if not _NATION_RE.match(nation):
+    if not NATION_RE.match(nation):
         raise BusError(f"stream: expected an alpha-3 nation, got {nation!r}")
     return _STREAM_PREFIX + nation
 
@@ -72,7 +72,7 @@ def consumer_filter(pattern: str, nation: str) -> str | None:
     ``skyweave.*.JPN.>`` in USA's stream is ``skyweave.USA.JPN.>``; ``skyweave.GBR.>`` has no part
     in it.
     """
-    toks = _check_pattern(pattern)
+    toks = check_pattern(pattern)
     if toks[0] == ">":
         return f"{SUBJECT_ROOT}.{nation}.>"
     if toks[0] not in (SUBJECT_ROOT, "*") or len(toks) < 2:
@@ -282,7 +282,7 @@ class AsyncNatsBus:
 
         for info in await self._retry("list streams", attempt):
             nm = info.config.name or ""
-            if nm.startswith(_STREAM_PREFIX) and _NATION_RE.match(nm[len(_STREAM_PREFIX):]):
+            if nm.startswith(_STREAM_PREFIX) and NATION_RE.match(nm[len(_STREAM_PREFIX):]):
                 found.add(nm[len(_STREAM_PREFIX):])
         return sorted(found)
 
@@ -293,7 +293,7 @@ class AsyncNatsBus:
 
         Retried until ``publish_timeout_s`` (safe: the server drops a re-sent ``msg_id``).
         """
-        toks = _check_pattern(subject)
+        toks = check_pattern(subject)
         if len(toks) < 3 or toks[0] != SUBJECT_ROOT or "*" in toks or toks[-1] == ">":
             raise BusError(f"publish: expected a subject '{SUBJECT_ROOT}.<SENDER>.<...>', got {subject!r}")
         stream = await self.ensure_stream(toks[1])
@@ -314,7 +314,7 @@ class AsyncNatsBus:
         JetStream consumer named ``durable`` in every sending nation's stream the subject reaches,
         acknowledged after the handler returns.
         """
-        _check_pattern(subject)
+        check_pattern(subject)
         if durable is None:
             cb = self._callback(handler, ack=False)
             sub = await self.nc.subscribe(subject, cb=cb)

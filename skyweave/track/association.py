@@ -29,12 +29,13 @@ from scipy.optimize import linear_sum_assignment
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
-from scipy.stats import chi2
+
+from skyweave.core.stats import chi2_quantile
 
 
 def chi2_gate(m: int, pg: float) -> float:
-    """Gate threshold γ with P(χ²_m ≤ γ) = P_G."""
-    return float(chi2.ppf(pg, m))
+    """Gate threshold γ with P(χ²_m ≤ γ) = P_G (:func:`skyweave.core.stats.chi2_quantile`)."""
+    return chi2_quantile(pg, m)
 
 
 def candidate_pairs(track_pos: np.ndarray, radius: np.ndarray, meas_pos: np.ndarray):

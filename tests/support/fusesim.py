@@ -1,5 +1,8 @@
 """A small simulated coalition for tests and benchmarks of fusion: no tracker, no bus, no I/O.
 
+Test support, not shipped with the package (it was ``skyweave.fuse.testing``): import it as
+``tests.support.fusesim`` from the repository root.
+
 - :func:`cv_truth`: targets in straight lines (positions and velocities at any time, m and m/s).
 - :class:`SimNation`: one nation's local tracker stand-in: a subset of the targets, each seen
   as truth plus Gaussian error of the nation's covariance, optionally correlated in time
@@ -20,11 +23,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from skyweave.fuse.fuser import FusedPicture, Fuser, FuserConfig
-from skyweave.fuse.trackset import TrackSet
+from skyweave.fuse import FusedPicture, Fuser, FuserConfig, TrackSet
 from skyweave.track.management import track_quality
 
-__all__ = ["cv_truth", "SimNation", "SimNetwork"]
+__all__ = ["cv_truth", "SimNation", "SimNetwork", "time_update", "encounter_study"]
 
 
 def cv_truth(p0: np.ndarray, v: np.ndarray, t: float) -> np.ndarray:

@@ -3,6 +3,8 @@
 Each server listens on loopback ports chosen free at start, runs JetStream with its store in a
 directory it is given, and is ready when its monitoring endpoint ``/healthz`` says so. Nothing
 here is needed in production; docs/messages.md shows the equivalent configuration files.
+Test support, not shipped with the package (it was ``skyweave.share.testing``): tests import it
+as ``tests.support.natsserver``, benchmarks after putting the repository root on ``sys.path``.
 
     with NatsServer(tmp_path / "js") as server:
         bus = NatsBus(server.url, nations=["USA", "JPN"])
