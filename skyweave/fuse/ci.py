@@ -36,7 +36,10 @@ import itertools
 
 import numpy as np
 
-__all__ = ["ci_objective", "ci_combine", "ci_weights", "covariance_intersection", "naive_fusion", "ifci_weights", "fast_weights"]
+__all__ = [
+    "information", "ci_objective", "ci_combine", "ci_weights", "covariance_intersection",
+    "naive_fusion", "ifci_weights", "fast_weights",
+]
 
 CRITERIA = ("det", "trace")
 METHODS = ("exact", "ifci", "fast")
@@ -46,13 +49,22 @@ def _sym(A: np.ndarray) -> np.ndarray:
     return 0.5 * (A + np.swapaxes(A, -1, -2))
 
 
-def _info(P: np.ndarray) -> np.ndarray:
-    """Information matrices J = P⁻¹ of a stack (..., m, m)."""
+def information(P: np.ndarray) -> np.ndarray:
+    """Information matrices J = P⁻¹ of a stack of covariances P (..., m, m), symmetrised.
+
+    The inverse is taken once per update and shared by :func:`ci_weights` and
+    :func:`ci_combine` (pass it as ``J``). ``(J + Jᵀ)/2`` removes the rounding asymmetry of the
+    inverse so that every later sum of ωᵢJᵢ stays symmetric. Units: those of P, inverted
+    (here 1/m², s/m², s²/m² blocks).
+    """
     return _sym(np.linalg.inv(P))
 
 
 def ci_objective(M: np.ndarray, criterion: str = "det") -> np.ndarray:
-    """The size of P = M⁻¹ that CI minimises, from information matrices M (..., m, m): −ln det M or tr M⁻¹."""
+    """The size of P = M⁻¹ that CI minimises, from information matrices M (..., m, m).
+
+    ``criterion='det'``: −ln det M (= ln det P); ``'trace'``: tr M⁻¹.
+    """
     if criterion == "det":
         sign, logdet = np.linalg.slogdet(M)
         return np.where(sign > 0, -logdet, np.inf)
@@ -73,12 +85,14 @@ def _derivs(M: np.ndarray, D: np.ndarray, criterion: str):
     return g, h
 
 
-def _line_min(M0: np.ndarray, D: np.ndarray, criterion: str, tol: float = 1e-10, max_iter: int = 60) -> np.ndarray:
-    """argmin over s ∈ [0, 1] of the objective of M0 + s·D, batched; M0 and M0 + D positive definite.
+def _line_min(M0: np.ndarray, D: np.ndarray, criterion: str, tol: float = 1e-10,
+              max_iter: int = 60) -> np.ndarray:
+    """argmin over s ∈ [0, 1] of the objective of M0 + s·D, batched; M0, M0 + D positive definite.
 
     The objective is convex in s, so its derivative is increasing: endpoints are taken when the
-    derivative does not change sign (s = ½ when it is zero throughout: equal covariances), else the root is bracketed and found by Newton steps that
-    fall back to bisection when they would leave the bracket.
+    derivative does not change sign (s = ½ when it is zero throughout: equal covariances), else
+    the root is bracketed and found by Newton steps that fall back to bisection when they would
+    leave the bracket.
     """
     G = len(M0)
     s = np.zeros(G)
@@ -141,9 +155,12 @@ def ifci_weights(J: np.ndarray) -> np.ndarray:
     return w / w.sum(axis=1, keepdims=True)
 
 
-def ci_weights(P: np.ndarray, criterion: str = "det", method: str = "exact", *, J: np.ndarray | None = None,
-               tol: float = 1e-6, max_sweeps: int = 30) -> np.ndarray:
-    """CI weights ω (G, n) for G groups of n covariances each (G, n, m, m); see the module docstring."""
+def ci_weights(P: np.ndarray, criterion: str = "det", method: str = "exact", *,
+               J: np.ndarray | None = None, tol: float = 1e-6, max_sweeps: int = 30) -> np.ndarray:
+    """CI weights ω (G, n) for G groups of n covariances each (G, n, m, m) (module docstring).
+
+    ``J``: their :func:`information` matrices, when the caller already has them.
+    """
     if criterion not in CRITERIA:
         raise ValueError(f"CI criterion: expected one of {CRITERIA}, got {criterion!r}")
     if method not in METHODS:
@@ -153,7 +170,7 @@ def ci_weights(P: np.ndarray, criterion: str = "det", method: str = "exact", *, 
     if n == 1 or G == 0:
         return np.ones((G, n))
     if J is None:
-        J = _info(P)
+        J = information(P)
     if method == "fast":
         return fast_weights(P)
     if method == "ifci":
@@ -198,17 +215,20 @@ def ci_combine(x: np.ndarray, J: np.ndarray, w: np.ndarray):
     return np.einsum("gij,gj->gi", P, y), P
 
 
-def covariance_intersection(x: np.ndarray, P: np.ndarray, criterion: str = "det", method: str = "exact"):
-    """CI of G groups of n estimates: states (G, n, m), covariances (G, n, m, m) → (x (G, m), P (G, m, m), ω (G, n)).
+def covariance_intersection(x: np.ndarray, P: np.ndarray, criterion: str = "det",
+                            method: str = "exact"):
+    """CI of G groups of n estimates: states (G, n, m), covariances (G, n, m, m) → fused states
+    x (G, m), covariances P (G, m, m) and weights ω (G, n).
 
-    One group of estimates also works with x (n, m) and P (n, m, m) (returns x (m,), P (m, m), ω (n,)).
+    One group of estimates also works with x (n, m) and P (n, m, m) (returns x (m,), P (m, m),
+    ω (n,)).
     """
     x = np.asarray(x, dtype=float)
     P = np.asarray(P, dtype=float)
     single = x.ndim == 2
     if single:
         x, P = x[None], P[None]
-    J = _info(P)
+    J = information(P)
     w = ci_weights(P, criterion, method, J=J)
     xf, Pf = ci_combine(x, J, w)
     if single:
@@ -217,7 +237,8 @@ def covariance_intersection(x: np.ndarray, P: np.ndarray, criterion: str = "det"
 
 
 def naive_fusion(x: np.ndarray, P: np.ndarray):
-    """The independent-errors combination P = (Σ Pᵢ⁻¹)⁻¹, x = P Σ Pᵢ⁻¹ xᵢ (overconfident under correlated errors).
+    """The independent-errors combination P = (Σ Pᵢ⁻¹)⁻¹, x = P Σ Pᵢ⁻¹ xᵢ (overconfident under
+    correlated errors).
 
     For comparison in tests and benchmarks; shapes as :func:`covariance_intersection`.
     """
@@ -226,6 +247,6 @@ def naive_fusion(x: np.ndarray, P: np.ndarray):
     single = x.ndim == 2
     if single:
         x, P = x[None], P[None]
-    J = _info(P)
+    J = information(P)
     xf, Pf = ci_combine(x, J, np.ones(x.shape[:2]))
     return (xf[0], Pf[0]) if single else (xf, Pf)

@@ -13,19 +13,28 @@ this module holds their pieces, vectorised over tracks:
 - :func:`group_min`: per group, the smallest candidate NTN its contributors carry (rules a, b).
 - :func:`resolve_conflicts`: one NTN claimed by several groups (a split, or stale reports) is kept
   by the group holding the strongest reporting claim on it; the others drop it (rule d).
+- :class:`Numbering`: a node's numbering as a whole, rules a-e applied in order at each update,
+  with what it keeps between updates (its block, its aliases, the number of each local track).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["NtnBlock", "AliasTable", "group_min", "resolve_conflicts"]
+from skyweave.fuse.trackset import key_index
+
+__all__ = [
+    "NtnBlock", "AliasTable", "group_min", "resolve_conflicts", "Contributors", "NumberingEvents",
+    "Numbering",
+]
 
 
 class NtnBlock:
-    """One nation's block of network track numbers: ``f"{nation}-N{number:0{digits}d}"``, numbers from ``start``."""
+    """One nation's block of network track numbers ``f"{nation}-N{number:0{digits}d}"``, numbers
+    from ``start``."""
 
     def __init__(self, nation: str, start: int = 1, digits: int = 5):
         self.nation = nation
@@ -41,7 +50,7 @@ class NtnBlock:
         return out
 
     def observe(self, ntns) -> None:
-        """Move the counter past every number of this block among ``ntns`` (so none is issued twice)."""
+        """Move the counter past every number of this block among ``ntns`` (none issued twice)."""
         for s in ntns:
             m = self._re.match(s)
             if m:
@@ -49,7 +58,8 @@ class NtnBlock:
 
 
 class AliasTable:
-    """Retired network track numbers and the ones they merged into (rule b), with the time of the merge (s)."""
+    """Retired network track numbers and the ones they merged into (rule b), with the time of the
+    merge (s)."""
 
     def __init__(self, ttl_s: float):
         self.ttl_s = float(ttl_s)
@@ -89,11 +99,13 @@ class AliasTable:
             return ntns
         u, inv = np.unique(ntns, return_inverse=True)
         res = [self.resolve_one(s) for s in u.tolist()]
-        width = max([1, ntns.dtype.itemsize // 4] + [len(r) for r in res])   # never narrower than the input
+        # never narrower than the input
+        width = max([1, ntns.dtype.itemsize // 4] + [len(r) for r in res])
         return np.array(res, dtype=f"<U{width}")[np.asarray(inv).reshape(-1)]
 
     def touch(self, ntns, t: float) -> None:
-        """Keep the aliases of ``ntns`` (retired numbers still heard at time t) alive for another ``ttl_s``."""
+        """Keep the aliases of ``ntns`` (retired numbers still heard at time t, s) alive for another
+        ``ttl_s``."""
         for s in ntns:
             if s in self._to:
                 self._t[s] = float(t)
@@ -119,7 +131,8 @@ def group_min(group: np.ndarray, cand: np.ndarray, n_groups: int) -> np.ndarray:
     return out
 
 
-def resolve_conflicts(group: np.ndarray, cand: np.ndarray, claim: np.ndarray, keys: np.ndarray, n_groups: int):
+def resolve_conflicts(group: np.ndarray, cand: np.ndarray, claim: np.ndarray, keys: np.ndarray,
+                      n_groups: int):
     """Make every non-empty NTN the number of at most one group.
 
     ``cand`` (K,) each track's candidate NTN ('' none), ``claim`` (K,) its reporting-claim score
@@ -153,3 +166,177 @@ def resolve_conflicts(group: np.ndarray, cand: np.ndarray, claim: np.ndarray, ke
             drop = carriers[group[carriers] != keeper]
             cand[drop] = ""
             contested.append(N)
+
+
+@dataclass(frozen=True, eq=False)
+class Contributors:
+    """One update's tracks as the numbering rules see them, (K,) each.
+
+    ``group``: the fused track (label 0..G-1) each contributes to; ``key``: its source key
+    ("NATION:local_id", the tie-break); ``raw``: the number it carries as its source gives it
+    ('' none, see :meth:`Numbering.carried`); ``claim``: its reporting-claim score (−1 none,
+    :func:`skyweave.fuse.responsibility.track_claims`); ``live``: a partner's report no older than
+    the silence timeout (always False for this node's own tracks).
+    """
+
+    group: np.ndarray
+    key: np.ndarray
+    raw: np.ndarray
+    claim: np.ndarray
+    live: np.ndarray
+
+
+@dataclass(frozen=True)
+class NumberingEvents:
+    """What numbering changed in one update: ``merged`` (retired, kept) NTN pairs (rule b),
+    ``contested`` NTNs (rule d, sorted), ``issued`` new NTNs (rule c), ``revived`` NTNs (rule e)."""
+
+    merged: tuple = ()
+    contested: tuple = ()
+    issued: tuple = ()
+    revived: tuple = ()
+
+
+class Numbering:
+    """A node's network track numbering: rules a-e of docs/fusion.md, applied at each update.
+
+    Kept between updates: ``block`` (this nation's :class:`NtnBlock`), ``aliases`` (the retired
+    numbers, :class:`AliasTable`, ``alias_ttl_s`` s) and the number each local track went by in
+    the last picture (``local_keys``, ``local_ntn``: source keys and NTNs, (L,) each).
+    """
+
+    def __init__(self, nation: str, start: int, digits: int, alias_ttl_s: float):
+        self.block = NtnBlock(nation, start, digits)
+        self.aliases = AliasTable(alias_ttl_s)
+        self.local_keys = np.zeros(0, dtype="<U1")
+        self.local_ntn = np.zeros(0, dtype="<U1")
+
+    def carried(self, local_keys: np.ndarray, ntn: np.ndarray) -> np.ndarray:
+        """(K,) the *raw* number of each track: this node's own tracks (the first L, source keys
+        ``local_keys``) carry the number they went by in the last picture, else their ``ntn``
+        (e.g. restored after a restart); partners' tracks the ``ntn`` of their report."""
+        L, K = len(local_keys), len(ntn)
+        pos = key_index(self.local_keys, local_keys)
+        if L and len(self.local_keys):
+            stored = np.where(pos >= 0, self.local_ntn[np.maximum(pos, 0)], "")
+        else:
+            stored = np.full(L, "", dtype="<U1")
+        raw = ntn.astype(object)
+        if L:
+            raw[:L] = np.where(stored != "", stored, ntn[:L])
+        return raw.astype(str) if K else np.zeros(0, dtype="<U1")
+
+    def remember(self, local_keys: np.ndarray, local_ntn: np.ndarray) -> None:
+        """Keep the NTN (L,) of each local track (source keys (L,)) for the next update."""
+        self.local_keys = local_keys.copy()
+        self.local_ntn = local_ntn
+
+    def assign(self, t: float, tracks: Contributors, n_groups: int, responsible: np.ndarray,
+               local_index: np.ndarray):
+        """Each group's NTN at time ``t`` (s): (G,) str ('' where none), and the events.
+
+        ``responsible`` (G,): this node reports the group; ``local_index`` (G,): the index in
+        ``tracks`` of its own track in the group (−1 none). In order: every number heard moves the
+        block's counter and keeps its alias alive; rule a′ (follow the reporter) and the aliases
+        give each track a candidate; rules a, b, d, e settle one number per group; rule b retires
+        the others; rule c issues a number to each group left without one that this node
+        reports, in the order of its own tracks' source keys (so the same inputs always give the
+        same numbers).
+        """
+        raw, group = tracks.raw, tracks.group
+        heard = np.unique(raw[raw != ""]).tolist()
+        self.block.observe(heard)
+        self.aliases.touch(heard, t)
+        cand, use = self._candidates(tracks, n_groups, responsible)
+        gntn, use_after, contested, revived = self._settle(tracks, n_groups, cand, use)
+        dropped = (use != "") & (use_after == "")
+        merged = self._merge(group, np.where(dropped, "", cand), gntn, t)
+        need = np.flatnonzero((gntn == "") & responsible)
+        issued: list[str] = []
+        if len(need):
+            need = need[np.argsort(tracks.key[local_index[need]], kind="stable")]
+            issued = self.block.issue(len(need))
+            # widen the array when the new numbers are longer than any it holds
+            gntn = gntn.astype(f"<U{max(gntn.dtype.itemsize // 4, max(len(s) for s in issued))}")
+            gntn[need] = issued
+        self.aliases.prune(t)
+        return gntn, NumberingEvents(tuple(merged), tuple(sorted(set(contested))), tuple(issued),
+                                     tuple(revived))
+
+    def _candidates(self, tracks: Contributors, n_groups: int, responsible: np.ndarray):
+        """(cand, use), (K,) each: every track's raw number resolved through the aliases, and
+        the candidates the group may take, where a group that follows a reporter (rule a′) keeps
+        only that reporter's number, raw (its alias, if any, is forgotten: it is in use again).
+        """
+        raw, group = tracks.raw, tracks.group
+        auth = _authorities(tracks, responsible)
+        for m in np.unique(raw[auth]).tolist():
+            self.aliases.forget(m)
+        cand = self.aliases.resolve(raw)
+        use = cand.copy()
+        follow = np.zeros(n_groups, dtype=bool)
+        follow[group[auth]] = True
+        use[follow[group] & ~auth] = ""
+        return cand, use
+
+    def _settle(self, tracks: Contributors, n_groups: int, cand: np.ndarray, use: np.ndarray):
+        """One number per group from the candidates ``use`` (rules a, b, d,
+        :func:`resolve_conflicts`) and rule e: a track whose retired number (resolved to a
+        survivor) lost a conflict revives that number, its alias forgotten, and the conflicts
+        are settled again.
+
+        Returns (per-group NTN (G,), the candidates after the drops (K,), the contested NTNs,
+        the revived NTNs (sorted)). ``cand`` is updated in place where a number was revived.
+        """
+        raw, group, claim, keys = tracks.raw, tracks.group, tracks.claim, tracks.key
+        gntn, use_after, contested = resolve_conflicts(group, use, claim, keys, n_groups)
+        revive = (use != "") & (use_after == "") & (raw != use)
+        revived: list[str] = []
+        if revive.any():
+            revived = sorted(set(raw[revive].tolist()))
+            for old in revived:
+                self.aliases.forget(old)
+            use2 = use_after.copy()
+            use2[revive] = raw[revive]
+            cand[revive] = raw[revive]
+            gntn, use_after, more = resolve_conflicts(group, use2, claim, keys, n_groups)
+            contested = contested + more
+        return gntn, use_after, contested, revived
+
+    def _merge(self, group: np.ndarray, cand: np.ndarray, gntn: np.ndarray,
+               t: float) -> list[tuple[str, str]]:
+        """Rule b: every other NTN carried into a group is retired as an alias of the group's NTN
+        (at time t, s), unless it is the current number of another group."""
+        if len(cand) == 0:
+            return []
+        target = gntn[group]
+        m = (cand != "") & (target != "") & (cand != target)
+        if not m.any():
+            return []
+        in_use = set(gntn[gntn != ""].tolist())
+        out = []
+        for old, new in sorted(set(zip(cand[m].tolist(), target[m].tolist()))):
+            if old in in_use:
+                continue
+            self.aliases.retire(old, new, t)
+            out.append((old, new))
+        return out
+
+
+def _authorities(tracks: Contributors, responsible: np.ndarray) -> np.ndarray:
+    """(K,) mask of the partner track whose number a group follows: in each group this node is
+    not responsible for, the strongest live claim that carries a number (rule a')."""
+    group, claim = tracks.group, tracks.claim
+    K = len(group)
+    auth = np.zeros(K, dtype=bool)
+    if K:
+        idx = np.flatnonzero(tracks.live & (tracks.raw != "") & ~responsible[group])
+    else:
+        idx = np.zeros(0, dtype=np.intp)
+    if len(idx) == 0:
+        return auth
+    order = idx[np.lexsort((-claim[idx], group[idx]))]
+    g = group[order]
+    first = np.r_[True, g[1:] != g[:-1]]
+    auth[order[first]] = True
+    return auth

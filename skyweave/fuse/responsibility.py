@@ -22,18 +22,37 @@ while no older than ``silence_timeout_s``.
 
 Two nodes that both claim (after taking over, or after two local-only tracks met) compare the
 same two reported (quality, nation) pairs, so exactly one keeps reporting.
+
+What a node must remember between updates, per local track, is its :class:`ReportingMemory`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-__all__ = ["claim_score", "decide"]
+from skyweave.fuse.trackset import key_index
+
+__all__ = ["claim_score", "track_claims", "decide", "ReportingMemory"]
 
 
 def claim_score(quality: np.ndarray, nation_rank: np.ndarray, n_nations: int) -> np.ndarray:
-    """The strength of a reporting claim: q·R + (R − 1 − rank), an integer total order (higher wins)."""
-    return np.asarray(quality, dtype=np.int64) * n_nations + (n_nations - 1 - np.asarray(nation_rank, dtype=np.int64))
+    """The strength of a reporting claim: q·R + (R − 1 − rank), an integer total order (higher
+    wins)."""
+    rank = np.asarray(nation_rank, dtype=np.int64)
+    return np.asarray(quality, dtype=np.int64) * n_nations + (n_nations - 1 - rank)
+
+
+def track_claims(quality: np.ndarray, nation_rank: np.ndarray, n_nations: int,
+                 claiming: np.ndarray) -> np.ndarray:
+    """(K,) each track's claim on reporting its object: :func:`claim_score` where ``claiming``,
+    else −1 (no claim; every score is ≥ 0).
+
+    Who claims (docs/fusion.md): a partner's report while live, with the quality it reports; this
+    node's own track while it holds responsibility, with the quality it last reported.
+    """
+    return np.where(claiming, claim_score(quality, nation_rank, n_nations), -1)
 
 
 def decide(
@@ -56,7 +75,9 @@ def decide(
     this node held responsibility after the last update, ``own_score`` the claim score of the
     quality it last reported, ``beaten_t`` the newest partner report time it has already beaten (s).
     Partner tracks (M,): ``remote_group``, ``remote_q``, ``remote_score``, ``remote_t`` (s) and
-    ``live`` (report no older than the silence timeout).
+    ``live`` (report no older than the silence timeout). ``own_score`` is read only where
+    ``holding`` and ``remote_score`` only where ``live``, so :func:`track_claims` (−1 elsewhere)
+    serves for both.
     Returns (responsible (L,) bool, new beaten_t (L,)).
     """
     L = len(local_group)
@@ -89,3 +110,47 @@ def decide(
     new_beaten = np.where(take, np.maximum(beaten_t, last_t[lg]), new_beaten)
     new_beaten = np.where(responsible, new_beaten, -np.inf)
     return responsible, new_beaten
+
+
+@dataclass(frozen=True, eq=False)
+class ReportingMemory:
+    """Per local track of the last update (by source key), what the rule needs next time.
+
+    ``keys`` (L,) str "NATION:local_id"; ``holding`` (L,) bool: this node reported it;
+    ``reported_q`` (L,) int64: the quality it last reported (0 when not holding); ``beaten_t``
+    (L,) float: the newest partner report time (s) its claim has beaten (−inf when not holding).
+    """
+
+    keys: np.ndarray
+    holding: np.ndarray
+    reported_q: np.ndarray
+    beaten_t: np.ndarray
+
+    @classmethod
+    def empty(cls) -> "ReportingMemory":
+        """No local track remembered."""
+        return cls(np.zeros(0, dtype="<U1"), np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64),
+                   np.zeros(0))
+
+    @classmethod
+    def after(cls, keys: np.ndarray, responsible: np.ndarray, quality: np.ndarray,
+              beaten_t: np.ndarray) -> "ReportingMemory":
+        """The memory after an update: local tracks ``keys`` (L,), whether this node is now
+        ``responsible`` for each, their ``quality`` now (what a responsible node reports) and
+        the new ``beaten_t`` (from :func:`decide`)."""
+        return cls(keys.copy(), responsible.copy(),
+                   np.where(responsible, quality.astype(np.int64), 0), beaten_t)
+
+    def recall(self, keys: np.ndarray) -> "ReportingMemory":
+        """This memory for local tracks ``keys`` (L,), in that order; a track it does not know
+        (new, or not seen last update) is not holding, with quality 0 and beaten time −inf."""
+        L = len(keys)
+        if not (L and len(self.keys)):
+            return ReportingMemory(keys, np.zeros(L, dtype=bool), np.zeros(L, dtype=np.int64),
+                                   np.full(L, -np.inf))
+        pos = key_index(self.keys, keys)
+        known = pos >= 0
+        i = np.maximum(pos, 0)
+        return ReportingMemory(keys, known & self.holding[i],
+                               np.where(known, self.reported_q[i], 0),
+                               np.where(known, self.beaten_t[i], -np.inf))

@@ -36,6 +36,7 @@ __all__ = [
     "intersect_markings",
     "identity_codes",
     "identity_text",
+    "key_index",
 ]
 
 _ICAO_RE = re.compile(r"^[0-9a-fA-F]{6}$")
@@ -60,7 +61,8 @@ def encode_markings(markings: Sequence[Iterable[str]], vocab: Sequence[str] | No
     for k, m in enumerate(rows):
         for c in m:
             if not (isinstance(c, str) and len(c) == 3 and c.isupper() and c.isalpha()):
-                raise ValueError(f"releasable_to of track {k}: expected alpha-3 nation codes such as 'JPN', got {c!r}")
+                raise ValueError(f"releasable_to of track {k}: expected alpha-3 nation codes "
+                                 f"such as 'JPN', got {c!r}")
     if vocab is None:
         vocab = tuple(sorted({c for m in rows for c in m}))
     vocab = tuple(vocab)
@@ -74,7 +76,8 @@ def encode_markings(markings: Sequence[Iterable[str]], vocab: Sequence[str] | No
             for c in m:
                 i = index.get(c)
                 if i is None:
-                    raise ValueError(f"releasable_to of track {k}: nation {c!r} is not in the vocabulary {vocab}")
+                    raise ValueError(f"releasable_to of track {k}: nation {c!r} is not in the "
+                                     f"vocabulary {vocab}")
                 row[i // 64] |= np.uint64(1) << np.uint64(i % 64)
             cache[m] = row
         mask[k] = row
@@ -95,7 +98,7 @@ def decode_markings(vocab: Sequence[str], mask: np.ndarray) -> list[tuple[str, .
 
 
 def remap_markings(vocab: Sequence[str], mask: np.ndarray, new_vocab: Sequence[str]) -> np.ndarray:
-    """The same markings expressed over ``new_vocab`` (which must hold every code of ``vocab`` in use)."""
+    """The same markings expressed over ``new_vocab`` (holding every code of ``vocab`` in use)."""
     mask = np.asarray(mask, dtype=np.uint64)
     new_index = {c: i for i, c in enumerate(new_vocab)}
     out = np.zeros((len(mask), _words(len(new_vocab))), dtype=np.uint64)
@@ -106,7 +109,8 @@ def remap_markings(vocab: Sequence[str], mask: np.ndarray, new_vocab: Sequence[s
             continue
         j = new_index.get(c)
         if j is None:
-            raise ValueError(f"nation {c!r} is used by a marking but missing from the new vocabulary")
+            raise ValueError(f"nation {c!r} is used by a marking but missing from the new "
+                             "vocabulary")
         out[:, j // 64] |= bit << np.uint64(j % 64)
     return out
 
@@ -127,6 +131,28 @@ def intersect_markings(mask: np.ndarray, group: np.ndarray, n_groups: int) -> np
     return out
 
 
+# -------------------------------------------------------------------------------------- source keys
+
+
+def key_index(table: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Index of each of ``keys`` in ``table`` (unique source keys, any order), -1 where absent.
+
+    Source keys ("NATION:local_id", :attr:`TrackSet.keys`) are how the fuser finds a track again
+    from one update to the next, its position in the inputs being free to change. By sorting:
+    O((n + k) log n) for n table entries and k keys; O(n) when ``keys`` is ``table`` again (a
+    node's local tracks from one update to the next, the usual case).
+    """
+    if len(table) == 0 or len(keys) == 0:
+        return np.full(len(keys), -1, dtype=np.intp)
+    if len(keys) == len(table) and np.array_equal(keys, table):
+        return np.arange(len(keys), dtype=np.intp)
+    order = np.argsort(table)
+    st = table[order]
+    pos = np.minimum(np.searchsorted(st, keys), len(st) - 1)
+    hit = st[pos] == keys
+    return np.where(hit, order[pos], -1)
+
+
 # ---------------------------------------------------------------------------------------- identity
 
 
@@ -145,13 +171,15 @@ def identity_codes(texts: Iterable[str | int | None]) -> np.ndarray:
         elif _ICAO_RE.match(s.strip()):
             out.append(int(s.strip(), 16))
         else:
-            h = int.from_bytes(hashlib.blake2b(s.strip().encode(), digest_size=8).digest(), "big") >> 4
+            digest = hashlib.blake2b(s.strip().encode(), digest_size=8).digest()
+            h = int.from_bytes(digest, "big") >> 4
             out.append(_TEXT_BASE | h)
     return np.asarray(out, dtype=np.int64).reshape(-1)
 
 
 def identity_text(code: int) -> str:
-    """An identity code back to text: 'unknown', the six-hex-digit ICAO address, or 'text#<hex>' for hashed text."""
+    """An identity code back to text: 'unknown', the six-hex-digit ICAO address, or 'text#<hex>'
+    for hashed text."""
     code = int(code)
     if code < 0:
         return "unknown"
@@ -168,12 +196,15 @@ def _str_array(values, n: int, name: str, default: str = "") -> np.ndarray:
         return np.full(n, default, dtype=f"<U{max(1, len(default))}")
     if isinstance(values, str):
         return np.full(n, values, dtype=f"<U{max(1, len(values))}")
-    arr = np.asarray([("" if v is None else str(v)) for v in values] if not isinstance(values, np.ndarray) else values)
+    if not isinstance(values, np.ndarray):
+        values = [("" if v is None else str(v)) for v in values]
+    arr = np.asarray(values)
     if arr.size == 0:
         arr = np.zeros(0, dtype="<U1")
     arr = arr.astype(str).reshape(-1)
     if len(arr) != n:
-        raise ValueError(f"TrackSet field '{name}': expected {n} values (one per track), got {len(arr)}")
+        raise ValueError(f"TrackSet field '{name}': expected {n} values (one per track), "
+                         f"got {len(arr)}")
     return arr
 
 
@@ -185,7 +216,8 @@ def _num_array(values, n: int, name: str, dtype, default) -> np.ndarray:
         arr = np.full(n, arr)
     arr = arr.reshape(-1)
     if len(arr) != n:
-        raise ValueError(f"TrackSet field '{name}': expected {n} values (one per track), got {len(arr)}")
+        raise ValueError(f"TrackSet field '{name}': expected {n} values (one per track), "
+                         f"got {len(arr)}")
     return arr.astype(dtype)
 
 
@@ -214,18 +246,23 @@ class TrackSet:
         K = len(self.nation)
         x, P = np.asarray(self.x, dtype=float), np.asarray(self.P, dtype=float)
         if x.ndim != 2 or x.shape[0] != K or x.shape[1] not in (4, 6):
-            raise ValueError(f"TrackSet field 'x': expected shape ({K}, 4) or ({K}, 6) ([p, v] for d = 2 or 3), got {x.shape}")
+            raise ValueError(f"TrackSet field 'x': expected shape ({K}, 4) or ({K}, 6) "
+                             f"([p, v] for d = 2 or 3), got {x.shape}")
         n = x.shape[1]
         if P.shape != (K, n, n):
             raise ValueError(f"TrackSet field 'P': expected shape ({K}, {n}, {n}), got {P.shape}")
         for name in ("local_id", "ntn", "t", "quality", "cls", "class_conf", "identity"):
             if len(getattr(self, name)) != K:
-                raise ValueError(f"TrackSet field '{name}': expected {K} values, got {len(getattr(self, name))}")
+                raise ValueError(f"TrackSet field '{name}': expected {K} values, "
+                                 f"got {len(getattr(self, name))}")
         if self.rel_mask.shape != (K, _words(len(self.rel_nations))):
-            raise ValueError(f"TrackSet field 'rel_mask': expected shape ({K}, {_words(len(self.rel_nations))}), got {self.rel_mask.shape}")
+            raise ValueError(f"TrackSet field 'rel_mask': expected shape "
+                             f"({K}, {_words(len(self.rel_nations))}), got {self.rel_mask.shape}")
         if not (np.all(np.isfinite(x)) and np.all(np.isfinite(P)) and np.all(np.isfinite(self.t))):
-            bad = np.flatnonzero(~(np.isfinite(x).all(1) & np.isfinite(P).reshape(K, -1).all(1) & np.isfinite(self.t)))
-            raise ValueError(f"TrackSet: track {self.nation[bad[0]]}:{self.local_id[bad[0]]} has a non-finite t, state or covariance")
+            finite = np.isfinite(x).all(1) & np.isfinite(P).reshape(K, -1).all(1)
+            bad = np.flatnonzero(~(finite & np.isfinite(self.t)))
+            raise ValueError(f"TrackSet: track {self.nation[bad[0]]}:{self.local_id[bad[0]]} has "
+                             "a non-finite t, state or covariance")
         object.__setattr__(self, "x", x)
         object.__setattr__(self, "P", P)
 
@@ -236,8 +273,9 @@ class TrackSet:
         """No tracks, states of 2·dims."""
         n = 2 * int(dims)
         s = np.zeros(0, dtype="<U1")
-        return cls(s, s, s, np.zeros(0), np.zeros((0, n)), np.zeros((0, n, n)), np.zeros(0, np.int8), s, np.zeros(0),
-                   np.zeros(0, np.int64), (), np.zeros((0, 1), np.uint64))
+        return cls(s, s, s, np.zeros(0), np.zeros((0, n)), np.zeros((0, n, n)),
+                   np.zeros(0, np.int8), s, np.zeros(0), np.zeros(0, np.int64), (),
+                   np.zeros((0, 1), np.uint64))
 
     @classmethod
     def from_lists(
@@ -256,11 +294,13 @@ class TrackSet:
         releasable_to=None,
         dims: int | None = None,
     ) -> "TrackSet":
-        """Build from per-track lists (or arrays); ``nation``, ``t`` and ``releasable_to`` may be one value for all.
+        """Build from per-track lists (or arrays); ``nation``, ``t`` and ``releasable_to`` may be
+        one value for all.
 
         ``identity`` takes ints (-1 unknown) or texts (see :func:`identity_codes`);
-        ``releasable_to`` one tuple of codes per track, or one tuple for all (default: the empty marking);
-        ``cls`` the class labels (default 'unknown'). ``dims`` is needed only when there is no track.
+        ``releasable_to`` one tuple of codes per track, or one tuple for all (default: the empty
+        marking); ``cls`` the class labels (default 'unknown'). ``dims`` is needed only when
+        there is no track.
         """
         x = np.asarray(x, dtype=float)
         if x.size == 0:
@@ -276,7 +316,8 @@ class TrackSet:
         else:
             marks = list(releasable_to)
             if len(marks) != K:
-                raise ValueError(f"TrackSet field 'releasable_to': expected {K} markings (one per track), got {len(marks)}")
+                raise ValueError(f"TrackSet field 'releasable_to': expected {K} markings "
+                                 f"(one per track), got {len(marks)}")
         vocab, mask = encode_markings(marks)
         if identity is None:
             ident = np.full(K, -1, dtype=np.int64)
@@ -286,22 +327,26 @@ class TrackSet:
             else:
                 ident = identity_codes(identity)
             if len(ident) != K:
-                raise ValueError(f"TrackSet field 'identity': expected {K} values, got {len(ident)}")
+                raise ValueError(f"TrackSet field 'identity': expected {K} values, "
+                                 f"got {len(ident)}")
         q = _num_array(quality, K, "quality", np.int64, 0)
         if np.any((q < 0) | (q > 15)):
-            raise ValueError(f"TrackSet field 'quality': expected integers 0..15, got {q[(q < 0) | (q > 15)][0]}")
+            raise ValueError(f"TrackSet field 'quality': expected integers 0..15, "
+                             f"got {q[(q < 0) | (q > 15)][0]}")
         conf = _num_array(class_conf, K, "class_conf", float, 0.0)
         if np.any((conf < 0) | (conf > 1)) or not np.all(np.isfinite(conf)):
             raise ValueError("TrackSet field 'class_conf': expected probabilities 0..1")
         return klass(
-            _str_array(nation, K, "nation"), _str_array(local_id, K, "local_id"), _str_array(ntn, K, "ntn"),
-            _num_array(t, K, "t", float, 0.0), x, P, q.astype(np.int8), _str_array(cls, K, "cls", "unknown"), conf,
-            ident, vocab, mask,
+            _str_array(nation, K, "nation"), _str_array(local_id, K, "local_id"),
+            _str_array(ntn, K, "ntn"), _num_array(t, K, "t", float, 0.0), x, P, q.astype(np.int8),
+            _str_array(cls, K, "cls", "unknown"), conf, ident, vocab, mask,
         )
 
     @classmethod
-    def from_frame(klass, frame, nation: str, releasable_to=(), *, ntn=None, cls=None, class_conf=None) -> "TrackSet":
-        """A tracker :class:`~skyweave.track.tracker.Frame` (one nation's confirmed tracks at frame.t) as a TrackSet.
+    def from_frame(klass, frame, nation: str, releasable_to=(), *, ntn=None, cls=None,
+                   class_conf=None) -> "TrackSet":
+        """A tracker :class:`~skyweave.track.tracker.Frame` (one nation's confirmed tracks at
+        frame.t) as a TrackSet.
 
         ``releasable_to``: one marking for all tracks or one per track.
         """
@@ -310,14 +355,16 @@ class TrackSet:
         if K == 0:
             return klass.empty(d2 // 2)
         return klass.from_lists(
-            nation=nation, local_id=list(frame.ids), t=float(frame.t), x=frame.x, P=frame.P, ntn=ntn,
+            nation=nation, local_id=list(frame.ids), t=float(frame.t), x=frame.x, P=frame.P,
+            ntn=ntn,
             quality=np.asarray(frame.quality), cls=cls, class_conf=class_conf,
             identity=np.asarray(frame.identity, dtype=np.int64), releasable_to=releasable_to,
         )
 
     @classmethod
     def concat(cls, sets: Sequence["TrackSet"]) -> "TrackSet":
-        """One TrackSet holding every track of ``sets`` in order (markings re-expressed over the joint vocabulary)."""
+        """One TrackSet holding every track of ``sets`` in order (markings re-expressed over the
+        joint vocabulary)."""
         sets = [s for s in sets if len(s)] or list(sets[:1])
         if not sets:
             return cls.empty()
@@ -325,12 +372,13 @@ class TrackSet:
             return sets[0]
         n = {s.x.shape[1] for s in sets}
         if len(n) > 1:
-            raise ValueError(f"TrackSet.concat: every set must have the same state size (2·dims), got {sorted(n)}")
+            raise ValueError(f"TrackSet.concat: every set must have the same state size (2·dims), "
+                             f"got {sorted(n)}")
         vocab = tuple(sorted(set().union(*[s.rel_nations for s in sets])))
         mask = np.concatenate([remap_markings(s.rel_nations, s.rel_mask, vocab) for s in sets])
         cat = lambda name: np.concatenate([getattr(s, name) for s in sets])  # noqa: E731
-        return cls(cat("nation"), cat("local_id"), cat("ntn"), cat("t"), cat("x"), cat("P"), cat("quality"), cat("cls"),
-                   cat("class_conf"), cat("identity"), vocab, mask)
+        return cls(cat("nation"), cat("local_id"), cat("ntn"), cat("t"), cat("x"), cat("P"),
+                   cat("quality"), cat("cls"), cat("class_conf"), cat("identity"), vocab, mask)
 
     # ---------------------------------------------------------------- access
 
@@ -344,7 +392,8 @@ class TrackSet:
 
     @property
     def keys(self) -> np.ndarray:
-        """(K,) str: each track's source reference ``"NATION:local_id"`` (as in a report's ``sources``)."""
+        """(K,) str: each track's source key ``"NATION:local_id"`` (as in a report's
+        ``sources``); see :func:`key_index` to find keys in a table of them."""
         if len(self) == 0:
             return np.zeros(0, dtype="<U1")
         return np.char.add(np.char.add(self.nation.astype(str), ":"), self.local_id.astype(str))
@@ -355,7 +404,8 @@ class TrackSet:
         return decode_markings(self.rel_nations, self.rel_mask)
 
     def covariance_ok(self) -> np.ndarray:
-        """(K,) True where P is symmetric (to 1e-9 relative) and positive definite: usable for gating and fusion."""
+        """(K,) True where P is symmetric (to 1e-9 relative) and positive definite: usable for
+        gating and fusion."""
         if len(self) == 0:
             return np.zeros(0, dtype=bool)
         P = self.P
@@ -369,14 +419,16 @@ class TrackSet:
         idx = np.asarray(idx)
         if idx.dtype == bool:
             idx = np.flatnonzero(idx)
-        return TrackSet(self.nation[idx], self.local_id[idx], self.ntn[idx], self.t[idx], self.x[idx], self.P[idx],
-                        self.quality[idx], self.cls[idx], self.class_conf[idx], self.identity[idx], self.rel_nations,
+        return TrackSet(self.nation[idx], self.local_id[idx], self.ntn[idx], self.t[idx],
+                        self.x[idx], self.P[idx], self.quality[idx], self.cls[idx],
+                        self.class_conf[idx], self.identity[idx], self.rel_nations,
                         self.rel_mask[idx])
 
     def with_ntn(self, ntn) -> "TrackSet":
         """A copy with the network track numbers replaced (one per track, '' for none)."""
-        return TrackSet(self.nation, self.local_id, _str_array(ntn, len(self), "ntn"), self.t, self.x, self.P,
-                        self.quality, self.cls, self.class_conf, self.identity, self.rel_nations, self.rel_mask)
+        return TrackSet(self.nation, self.local_id, _str_array(ntn, len(self), "ntn"), self.t,
+                        self.x, self.P, self.quality, self.cls, self.class_conf, self.identity,
+                        self.rel_nations, self.rel_mask)
 
     def __repr__(self) -> str:
         nations = ", ".join(sorted(set(self.nation.tolist())))
