@@ -24,6 +24,7 @@ def test_simulate_writes_the_contract_files_and_they_validate(tmp_path):
     assert r.exit_code == 0, r.output
     summary = json.loads(r.output)
     assert summary["targets"] == {"aircraft": 10} and summary["detections_total"] > 0
+    assert summary["out_of_order"] == 0  # clutter-10's radars deliver at once: the file is in time order
     sensors = json.loads((out / "sensors.json").read_text())
     assert sensors["epoch"] == "2024-04-10T00:00:00Z" and len(sensors["sensors"]) == 2
     first = json.loads((out / "detections.jsonl").read_text().splitlines()[0])
@@ -79,6 +80,13 @@ def test_trilateral_flies_its_ballistic_launches_and_infrared_sees_only_their_bo
     out = tmp_path / "tri"
     r = run("simulate", "trilateral", "--out", str(out), "--duration", "300", "--json")
     assert r.exit_code == 0, r.output
+    # out of order: detections that reach the file after one measured later (not every delayed one)
+    summary, newest, behind = json.loads(r.output), float("-inf"), 0
+    for line in (out / "detections.jsonl").read_text().splitlines():
+        t = json.loads(line)["t"]
+        behind += t < newest - 1e-9
+        newest = max(newest, t)
+    assert 0 < summary["out_of_order"] == behind < summary["detections_total"]
     targets = {d["id"]: d for d in json.loads((out / "targets.json").read_text()) if "id" in d}
     bm1 = targets["BM1"]
     assert bm1["launch"]["t"] == 200.0 < bm1["burnout_t"] < bm1["impact"]["t"]
@@ -92,3 +100,30 @@ def test_trilateral_flies_its_ballistic_launches_and_infrared_sees_only_their_bo
 
     _, _, alt = LocalFrame(37.5, 134.0, 0.0).to_geodetic([[d["x"], d["y"], d["z"]] for d in truth])
     assert truth[0]["t"] == 200.0 and alt.max() > 80_000.0  # climbing through 80 km by t = 300 s
+
+
+def test_every_help_answers_and_lists_parameters_one_per_line():
+    from skyweave.cli.main import COMMANDS
+    from skyweave.track.config import TrackerConfig
+
+    for cmd in [*COMMANDS, "network run"]:
+        r = CliRunner().invoke(main, [*cmd.split(), "--help"], prog_name="skyweave")
+        assert r.exit_code == 0 and r.output.startswith(f"Usage: skyweave {cmd} "), (cmd, r.output)
+    lines = CliRunner().invoke(main, ["track", "--help"]).output.splitlines()
+    for name, _, _ in TrackerConfig.describe():
+        assert any(ln.startswith(f"    {name} (default ") for ln in lines), name
+    from skyweave.cli.node_cmd import NODE_KEYS
+
+    lines = CliRunner().invoke(main, ["node", "--help"]).output.splitlines()
+    for key in NODE_KEYS:
+        assert any(ln.lstrip().startswith(f"{key}: ") for ln in lines), key
+
+
+def test_run_simulation_reports_progress_to_a_callable(tmp_path):
+    from skyweave.cli.common import resolve_scenario
+    from skyweave.node.simulate import run_simulation
+
+    seen = []
+    s = run_simulation(resolve_scenario("clutter-10"), tmp_path / "c", duration=5, progress=lambda t, total: seen.append((t, total)))
+    assert seen and all(total == s["duration_s"] == 5 for _, total in seen) and seen[-1][0] <= 5
+    assert [t for t, _ in seen] == sorted(t for t, _ in seen)

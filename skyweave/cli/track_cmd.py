@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from skyweave.cli.common import fail
+from skyweave.cli.common import Failure, fail, make_parent, need_file
+from skyweave.cli.main import help_list
 from skyweave.io.formats import FormatError
 from skyweave.track.config import TrackerConfig
 
@@ -17,27 +18,35 @@ SHOW = 20
 
 
 def load_config(path: Path | None, **overrides) -> TrackerConfig:
-    """A tracker configuration from a YAML or JSON file (or defaults), with command-line overrides."""
+    """A tracker configuration from a YAML or JSON file (or defaults), with command-line overrides.
+
+    Every problem with the file is a :class:`Failure` naming the file (and line, or parameter).
+    """
     raw: dict = {}
     if path is not None:
         import yaml
 
+        need_file(path, "--config")
         try:
             text = path.read_text()
-        except OSError as e:
-            raise click.ClickException(f"{path}: cannot read the tracker config ({e.strerror})") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise Failure(f"--config {path}: cannot read the tracker config ({getattr(e, 'strerror', None) or e})") from None
         try:
             raw = yaml.safe_load(text) or {}
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
             where = f"{path}:{mark.line + 1}" if mark else str(path)
-            raise click.ClickException(f"{where}: expected a YAML or JSON mapping of tracker parameters ({getattr(e, 'problem', e)})") from None
+            raise Failure(f"{where}: expected a YAML or JSON mapping of tracker parameters "
+                          f"({getattr(e, 'problem', None) or e}); fix the file") from None
+        if not isinstance(raw, dict):
+            raise Failure(f"{path}: expected a YAML or JSON mapping of tracker parameters (name: value), "
+                          f"got a {type(raw).__name__}; see skyweave track --help")
         if "tracker" in raw and isinstance(raw["tracker"], dict):
             raw = raw["tracker"]
     try:
         return TrackerConfig.from_mapping(raw, **overrides)
     except (ValueError, TypeError) as e:
-        raise click.ClickException(f"{path or 'command line'}: {e}") from None
+        raise Failure(f"{path or 'command line'}: {e}") from None
 
 
 def _estimate_lines(path: Path) -> int:
@@ -51,17 +60,19 @@ def _estimate_lines(path: Path) -> int:
         return 1
 
 
-_PARAMS = "\n".join(f"  {n} (default {d!r}): {doc}" for n, d, doc in TrackerConfig.describe())
+#: one line per tracker parameter (click's no-rewrap block), for the help's epilog
+_PARAMS = help_list(f"  {n} (default {d!r}): {doc}" for n, d, doc in TrackerConfig.describe())
 
 
 @click.command(epilog="Tracker parameters for --config (YAML or JSON mapping):\n\n" + _PARAMS)
-@click.option("--sensors", "sensors_path", required=True, type=click.Path(dir_okay=False, path_type=Path), help="sensors.json")
-@click.option("--detections", "detections_path", required=True, type=click.Path(dir_okay=False, path_type=Path), help="detections.jsonl")
-@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path), help="tracks.jsonl to write")
+@click.option("--sensors", "sensors_path", required=True, type=click.Path(path_type=Path), help="sensors.json")
+@click.option("--detections", "detections_path", required=True, type=click.Path(path_type=Path), help="detections.jsonl")
+@click.option("--out", "out_path", required=True, type=click.Path(path_type=Path),
+              help="tracks.jsonl to write (its folder is created).")
 @click.option("--tracker", "association", type=click.Choice(["gnn", "jpda"]), default=None, help="Data association (default gnn).")
 @click.option("--model", type=click.Choice(["cv", "ca", "ct", "imm"]), default=None, help="Motion model (default cv; imm = CV and CT interacting).")
 @click.option("--filter", "filter_", type=click.Choice(["ekf", "ukf"]), default=None, help="Filter (default ekf).")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="YAML/JSON file of tracker parameters (see below).")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None, help="YAML/JSON file of tracker parameters (see below).")
 @click.option("--lag", "lag_s", type=click.FloatRange(min=0), default=None, help="Out-of-sequence window in seconds (default 10).")
 @click.option("--id-prefix", default=None, help="Track ids are PREFIX-N (default T).")
 @click.option("--no-cov", is_flag=True, help="Leave the covariance out of tracks.jsonl (smaller files).")
@@ -78,17 +89,15 @@ def track(sensors_path, detections_path, out_path, association, model, filter_, 
     from skyweave.cli.common import progress_bar
     from skyweave.node.track_files import track_files
 
+    need_file(sensors_path, "--sensors")
+    need_file(detections_path, "--detections")
     cfg = load_config(config_path, association=association, model=model, filter=filter_, lag_s=lag_s, id_prefix=id_prefix)
-    for p in (sensors_path, detections_path):
-        if not p.exists():
-            raise click.ClickException(f"{p}: no such file")
+    make_parent(out_path, "--out")
     total = _estimate_lines(detections_path)
     try:
         with progress_bar(total, f"tracking {detections_path.name}", enabled=None if not as_json else False) as update:
             summary = track_files(sensors_path, detections_path, out_path, cfg, with_cov=not no_cov, progress=update)
-    except FormatError as e:
-        fail(e)
-    except ValueError as e:
+    except (FormatError, ValueError, OSError) as e:
         fail(e)
     errors = summary.pop("errors")
     for msg in errors[:SHOW]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from skyweave.cli.common import need_dir
 from skyweave.io.formats import DetectionReader, FormatError, iter_state_lines, load_sensors
 
 #: how many errors per file are printed in full (all are counted)
@@ -47,7 +48,7 @@ def validate_dir(folder: Path) -> dict:
 
 
 @click.command()
-@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("folder", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 def validate(folder, as_json):
     """Check FOLDER's sensors.json, detections.jsonl, truth.jsonl (and tracks.jsonl).
@@ -55,6 +56,7 @@ def validate(folder, as_json):
     Every bad line is reported with its file, line number, field, what was expected and what came;
     good lines are counted. Exits 1 if anything is wrong, 0 if all is well.
     """
+    need_dir(folder, "FOLDER")
     report = validate_dir(folder)
     bad = sum(len(r["errors"]) for r in report.values())
     if as_json:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from skyweave.cli.common import fail
+from skyweave.cli.common import Failure, fail, make_parent, need_dir
 from skyweave.io.formats import FormatError
 
 SHOW = 20
@@ -35,7 +35,8 @@ def describe(u: dict) -> str:
         return f"{head} {tail}"
     places = ", ".join(u.get("places") or []) or "no populated place"
     return (f"{head} impact {imp['lat']:.3f}°N {imp['lon']:.3f}°E in {u['time_to_impact_s']:.0f} s (t={imp['t']:.0f}), "
-            f"95 % ellipse {imp['semi_major_m'] / 1000:.1f} × {imp['semi_minor_m'] / 1000:.1f} km at {imp['orientation_deg']:.0f}°; "
+            f"95 % ellipse semi-major × semi-minor {imp['semi_major_m'] / 1000:.1f} × {imp['semi_minor_m'] / 1000:.1f} km, "
+            f"major axis {imp['orientation_deg']:.0f}° from north; "
             f"{places}; {where}; REL TO {', '.join(u.get('releasable_to') or [])}")
 
 
@@ -56,12 +57,12 @@ class Timeline:
 
 
 @click.command()
-@click.argument("folder", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.argument("folder", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per alert update (the alerts.jsonl format).")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write every alert update to this alerts.jsonl.")
-@click.option("--tracks", "tracks_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write the air picture to this tracks.jsonl.")
+@click.option("--out", "out_path", type=click.Path(path_type=Path), default=None,
+              help="Also write every alert update to this alerts.jsonl (its folder is created).")
+@click.option("--tracks", "tracks_path", type=click.Path(path_type=Path), default=None,
+              help="Also write the air picture to this tracks.jsonl (its folder is created).")
 @click.option("--prefix", default="SW", show_default=True, help="Alert ids are PREFIX-Wn (a node uses its nation).")
 @click.option("--every", "every_s", type=click.FloatRange(min=0), default=30.0, show_default=True,
               help="Timeline: at most one line per alert this often (s), besides every change of status.")
@@ -78,6 +79,13 @@ def warn(folder, as_json, out_path, tracks_path, prefix, every_s):
     from skyweave.node.warn_files import warn_files
     from skyweave.warn.warner import WarnConfig
 
+    need_dir(folder, "FOLDER")
+    for name in ("sensors.json", "detections.jsonl"):
+        if not (folder / name).is_file():
+            raise Failure(f"FOLDER {folder}: has no {name}; give a folder that `skyweave simulate` wrote")
+    for path, opt in ((out_path, "--out"), (tracks_path, "--tracks")):
+        if path is not None:
+            make_parent(path, opt)
     out = open(out_path, "w") if out_path is not None else None
     tl = Timeline(every_s)
 
@@ -92,7 +100,7 @@ def warn(folder, as_json, out_path, tracks_path, prefix, every_s):
 
     try:
         summary = warn_files(folder, emit, warn_config=WarnConfig(alert_prefix=prefix), tracks_out=tracks_path)
-    except (FormatError, ValueError) as e:
+    except (FormatError, ValueError, OSError) as e:
         fail(e)
     finally:
         if out is not None:
