@@ -72,10 +72,15 @@ from skyweave.io.scans import ScanReader
 from skyweave.io.tracks import IdRegistry, iter_state_frames
 from skyweave.metrics.gospa import gospa
 from skyweave.metrics.interp import interpolate_truth
-from skyweave.node.network import drive, make_keys, node_configs, run_network
+from skyweave.node.network import make_keys, node_configs, run_network
+from skyweave.node.sources import DetectionsFile, drive
 from skyweave.node.node import NationNode
 from skyweave.share import InProcessBus, Sequencer, decode_body, decode_envelope, parse_subject
-from skyweave.share.testing import NatsServer, nats_server_binary
+
+# tests.support (real nats-server processes) is not shipped with the package: import it from the
+# repository root
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.support.natsserver import NatsServer, nats_server_binary  # noqa: E402
 
 C_M = 2000.0  # GOSPA cut-off (m)
 P = 1.0  # GOSPA order
@@ -196,7 +201,7 @@ def pct(values, q) -> float:
 
 def fused_and_bandwidth(tmp: Path, duration: float) -> dict:
     """The trilateral scenario simulated once, then its network in process with and without responsibility."""
-    from skyweave.cli.simulate_cmd import run_simulation
+    from skyweave.node.simulate import run_simulation
 
     sim = tmp / "sim"
     run_simulation(resolve_scenario("trilateral"), sim, duration=duration, progress=False)
@@ -212,7 +217,7 @@ def fused_and_bandwidth(tmp: Path, duration: float) -> dict:
         nodes = {n: NationNode(cfgs[n], sensors, priv[n], ring, bus, sequencer=Sequencer(1)) for n in nations}
         rec = Recorder(nodes, dims)
         t0 = time.perf_counter()
-        drive(nodes, sim / "detections.jsonl", sensors)
+        drive(nodes, DetectionsFile(sim / "detections.jsonl", sensors), sensors)
         summary = {n: node.close() for n, node in nodes.items()}
         wall = time.perf_counter() - t0
         bus.close()
@@ -308,13 +313,13 @@ def fusion_cost(folder: Path, ci_method: str) -> dict:
     nodes = {n: NationNode(cfgs[n], sensors, priv[n], ring, bus, sequencer=Sequencer(1)) for n in nations}
     cost: dict[str, list] = {n: [] for n in nations}
     for n, node in nodes.items():
-        def timed(env, reports, on=node._on_tracks, n=n):
+        def timed(env, reports, on=node.receiver.on["tracks"], n=n):
             t = time.perf_counter()
             on(env, reports)
             cost[n].append(time.perf_counter() - t)
 
         node.receiver.on["tracks"] = timed
-    drive(nodes, folder / "detections.jsonl", sensors)
+    drive(nodes, DetectionsFile(folder / "detections.jsonl", sensors), sensors)
     for node in nodes.values():
         node.close()
     return {n: (len(v), 1e3 * statistics.fmean(v), 1e3 * pct(v, 99)) for n, v in cost.items() if v}
@@ -466,7 +471,7 @@ def _duplicates(node: NationNode) -> int:
 
 
 def partition_run(tmp: Path, duration: float, cut_s: float, speed: float = 1.0) -> dict:
-    from skyweave.cli.simulate_cmd import run_simulation
+    from skyweave.node.simulate import run_simulation
     from skyweave.share import NatsBus
 
     folder = tmp / "partition"
@@ -501,7 +506,7 @@ def partition_run(tmp: Path, duration: float, cut_s: float, speed: float = 1.0) 
         history.append(_snapshot(nodes, t, history))  # at every scan (about every 0.1-0.5 s)
 
     try:
-        drive(nodes, folder / "detections.jsonl", sensors, pace=pace)
+        drive(nodes, DetectionsFile(folder / "detections.jsonl", sensors), sensors, pace=pace)
         for w in wires.values():
             w.flush(5.0)
         deadline = time.monotonic() + 15

@@ -57,7 +57,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 from scipy.stats import chi2
 
-from skyweave.cli.eval_cmd import score_files
+from skyweave.node.score_files import score_files
 from skyweave.io.formats import SensorSet, SensorSpec, write_sensors
 from skyweave.io.writers import format_detections, format_states
 from skyweave.metrics.pcrlb import PolarSensor, pcrlb

@@ -6,7 +6,7 @@ The clutter family (two radars, 1 s scans interleaved every 0.5 s, Pd 0.9, 10 fa
 scan per radar, the same target density for every N) is simulated for ``--duration`` seconds
 (seed 1) and tracked with skyweave's default GNN (CV, EKF, q = 100 m²/s³). N = 1,000 and
 10,000 are the shipped ``clutter-1000``/``clutter-10000``; other N use a temporary copy of
-``scenarios/clutter-10000.yaml`` with ``n_targets`` changed. By default N = 1,000, 3,000 and
+``skyweave/scenarios/clutter-10000.yaml`` with ``n_targets`` changed. By default N = 1,000, 3,000 and
 10,000 run, then 20,000, 30,000, 50,000 and 100,000 in turn while the previous N still ran at
 least 1.5x faster than real time (``--max-n`` caps it; ``--n`` gives an explicit list instead).
 
@@ -46,8 +46,8 @@ from pathlib import Path
 import numpy as np
 
 from skyweave.cli.common import resolve_scenario
-from skyweave.cli.eval_cmd import score_files
-from skyweave.cli.simulate_cmd import run_simulation
+from skyweave.node.score_files import score_files
+from skyweave.node.simulate import run_simulation
 from skyweave.io.formats import load_sensors
 from skyweave.io.scans import ScanReader
 from skyweave.node.track_files import frame_text, make_tracker
@@ -69,7 +69,7 @@ def scenario_for(n: int, folder: Path) -> Path:
     text, k1 = re.subn(r"(?m)^(\s*n_targets:\s*)\d+", rf"\g<1>{n}", text)
     text, k2 = re.subn(r"(?m)^name:.*$", f"name: clutter-{n}", text)
     if k1 != 1 or k2 != 1:
-        raise RuntimeError("scenarios/clutter-10000.yaml changed shape: no single 'n_targets:' / 'name:' line")
+        raise RuntimeError("skyweave/scenarios/clutter-10000.yaml changed shape: no single 'n_targets:' / 'name:' line")
     path = folder / f"clutter-{n}.yaml"
     path.write_text(text)
     return path

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from skyweave.cli.common import resolve_scenario
-from skyweave.cli.simulate_cmd import run_simulation
+from skyweave.node.simulate import run_simulation
 
 CASES = {
     "trilateral": ("trilateral", 1800.0, 30.0),

@@ -11,7 +11,7 @@ same sensors.json + detections.jsonl with
   q = 120 m²/s³, Mahalanobis ``DistanceHypothesiser``, ``GNNWith2DAssignment``,
   ``MultiMeasurementInitiator``),
 
-and scores every tracks.jsonl with the same scorer (:func:`skyweave.cli.eval_cmd.score_files`,
+and scores every tracks.jsonl with the same scorer (:func:`skyweave.node.score_files.score_files`,
 GOSPA with c = 1000 m, p = 1, alpha = 2, at every track time and truth instant).
 
 Cases (scenario seconds, full / ``--quick``):
@@ -19,7 +19,7 @@ Cases (scenario seconds, full / ``--quick``):
 - ``clutter-10`` 300 / 60 s, ``clutter-100`` 120 / 30 s, ``clutter-1000`` 15 / 15 s (Stone Soup
   needs about 30 s per scenario second at N = 1,000, so ``--quick`` skips it there): two radars,
   Pd 0.9, 10 false alarms per scan per radar;
-- ``manoeuvring-100`` 120 / 30 s (``scenarios/manoeuvring-100.yaml``: 6 deg/s turns at
+- ``manoeuvring-100`` 120 / 30 s (``skyweave/scenarios/manoeuvring-100.yaml``: 6 deg/s turns at
   200-300 m/s, several per target per minute).
 
 Timings: ``tracker s`` is time inside the tracker only (skyweave's ``tracker_s``: every
@@ -56,8 +56,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from skyweave.cli.common import resolve_scenario  # noqa: E402
-from skyweave.cli.eval_cmd import score_files  # noqa: E402
-from skyweave.cli.simulate_cmd import run_simulation  # noqa: E402
+from skyweave.node.score_files import score_files  # noqa: E402
+from skyweave.node.simulate import run_simulation  # noqa: E402
 from skyweave.node.track_files import track_files  # noqa: E402
 from skyweave.track.config import TrackerConfig  # noqa: E402
 

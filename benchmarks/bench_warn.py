@@ -68,7 +68,7 @@ from pathlib import Path
 
 import numpy as np
 
-from skyweave.cli.simulate_cmd import run_simulation
+from skyweave.node.simulate import run_simulation
 from skyweave.io.formats import load_sensors
 from skyweave.io.places import load_places
 from skyweave.io.scans import ScanReader

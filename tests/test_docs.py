@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from skyweave.cli.common import resolve_scenario
-from skyweave.cli.simulate_cmd import run_simulation
+from skyweave.node.simulate import run_simulation
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -15,7 +15,7 @@ def python_blocks(path):
     return re.findall(r"```python\n(.*?)```", path.read_text(), flags=re.S)
 
 
-@pytest.mark.parametrize("doc", ["tracker.md"])
+@pytest.mark.parametrize("doc", ["tracker.md", "api.md"])
 def test_python_examples_run(doc, tmp_path, monkeypatch):
     blocks = python_blocks(DOCS / doc)
     assert blocks

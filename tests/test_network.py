@@ -5,7 +5,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from skyweave.cli.eval_cmd import score_files
+from skyweave.node.score_files import score_files
 from skyweave.cli.main import main
 from skyweave.cli.common import resolve_scenario
 from skyweave.node.network import run_network

@@ -23,7 +23,7 @@ from stonesoup.types.detection import Detection  # noqa: E402
 from stonesoup.types.state import State  # noqa: E402
 
 from skyweave.cli.common import resolve_scenario  # noqa: E402
-from skyweave.cli.simulate_cmd import run_simulation  # noqa: E402
+from skyweave.node.simulate import run_simulation  # noqa: E402
 from skyweave.io.formats import FormatError, SensorSpec, iter_state_lines  # noqa: E402
 
 RUNNER = Path(__file__).resolve().parents[1] / "benchmarks" / "stonesoup_runner.py"

@@ -7,8 +7,8 @@ import random
 import pytest
 
 from skyweave.cli.common import resolve_scenario
-from skyweave.cli.eval_cmd import score_files
-from skyweave.cli.simulate_cmd import run_simulation
+from skyweave.node.score_files import score_files
+from skyweave.node.simulate import run_simulation
 from skyweave.node.track_files import track_files
 from skyweave.track.config import TrackerConfig
 

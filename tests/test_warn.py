@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from skyweave.cli.main import main
-from skyweave.cli.simulate_cmd import run_simulation
+from skyweave.node.simulate import run_simulation
 from skyweave.io.formats import load_sensors
 from skyweave.io.scans import ScanReader
 from skyweave.metrics.warning import inside_ellipse, score_alerts

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
 import click
 
+from skyweave.cli.common import Failure, make_dir, need_file, progress_bar
+
 NODE_KEYS = {
     "nation": "the node's nation (ISO 3166-1 alpha-3)", "node_id": "the node's id within its nation (default 1)",
-    "partners": "nations it shares with", "nats": "NATS server URL(s), comma-separated (a cluster)",
-    "sensors": "sensors.json (the node uses its own nation's sensors)", "detections": "its detections.jsonl to replay",
-    "out": "folder for local.jsonl, picture.jsonl, alerts.jsonl, status.json",
+    "partners": "nations it shares with", "nats": "NATS server URL(s), comma-separated (a cluster; default nats://127.0.0.1:4222)",
+    "sensors": "sensors.json (the node uses its own nation's sensors)",
+    "detections": "the detections.jsonl to replay (the node takes its own sensors' scans)",
+    "out": "folder for local.jsonl, picture.jsonl, alerts.jsonl, status.json (created)",
     "private_key": "the nation's Ed25519 private key file", "partner_keys": "nation -> public key file (or base64)",
     "report_interval_s": "seconds between full reports (default 2)", "responsibility": "report only held tracks (default true)",
     "speed": "replay speed against the wall clock (default 1: real time; 0: as fast as possible)",
@@ -20,61 +24,131 @@ NODE_KEYS = {
     "tracker": "tracker parameters (see skyweave track --help)", "fusion": "fuser parameters (docs/fusion.md)",
     "grace_s": "seconds to keep listening after the last scan (default 2)",
     "replicas": "JetStream replicas of the node's stream (1 on one server, 3 on a 3-server cluster; default 1)",
+    "connect_retry_s": "how long to keep trying to reach NATS at start, with back-off (default 30 s)",
 }
+REQUIRED = ("nation", "sensors", "detections", "out", "private_key", "partner_keys")
 
 
 def load_node_config(path: Path) -> dict:
+    """NODE.yaml as a mapping, every key known and every required key present (else a Failure naming it)."""
     import yaml
 
     try:
         raw = yaml.safe_load(path.read_text())
     except OSError as e:
-        raise click.ClickException(f"{path}: cannot read the node config ({e.strerror})") from None
-    except yaml.YAMLError as e:
-        raise click.ClickException(f"{path}: expected YAML ({e})") from None
+        raise Failure(f"--config {path}: cannot read the node config ({(e.strerror or str(e)).lower()})") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise Failure(f"--config {where}: expected a YAML mapping of node settings ({getattr(e, 'problem', None) or e})") from None
     if not isinstance(raw, dict):
-        raise click.ClickException(f"{path}: expected a mapping with {', '.join(sorted(NODE_KEYS))}")
+        raise Failure(f"--config {path}: expected a mapping with keys {', '.join(REQUIRED)}")
     for k in raw:
         if k not in NODE_KEYS:
-            raise click.ClickException(f"{path}: unknown key {k!r} (known: {', '.join(sorted(NODE_KEYS))})")
-    for k in ("nation", "sensors", "detections", "out", "private_key", "partner_keys", "nats"):
+            raise Failure(f"--config {path}: unknown key {k!r} (known: {', '.join(sorted(NODE_KEYS))})")
+    for k in REQUIRED:
         if k not in raw:
-            raise click.ClickException(f"{path}: key {k!r}: expected {NODE_KEYS[k]}, got nothing")
+            raise Failure(f"--config {path}: key {k!r} missing: expected {NODE_KEYS[k]}")
     return raw
 
 
-@click.command(epilog="Keys of NODE.yaml:\n\n" + "\n".join(f"  {k}: {v}" for k, v in NODE_KEYS.items()))
-@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path), help="NODE.yaml")
+def connect_nats(url: str, nations, name: str, replicas: int, retry_s: float, say=None):
+    """A connected NatsBus, retrying with exponential back-off (0.5 s doubling to 8 s) for
+    ``retry_s`` seconds and saying so; a Failure naming the URL when it cannot be reached."""
+    from skyweave.share import BusError, NatsBus
+
+    say = say or (lambda msg: click.echo(msg, err=True))
+    deadline = time.monotonic() + retry_s
+    wait = 0.5
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return NatsBus(url, nations=nations, name=name, replicas=replicas, connect_timeout_s=2.0)
+        except (BusError, OSError):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise Failure(f"nats {url}: cannot reach the NATS server after {attempt} attempts over "
+                              f"{retry_s:g} s; start nats-server (with -js) or fix 'nats' in the config") from None
+            pause = min(wait, left)
+            say(f"skyweave node: NATS at {url} not reachable (attempt {attempt}); retrying in {pause:.1f} s "
+                f"({left:.0f} s left)")
+            time.sleep(pause)
+            wait = min(wait * 2, 8.0)
+
+
+def _check_url(url: str) -> None:
+    from urllib.parse import urlparse
+
+    for part in (p.strip() for p in str(url).split(",")):
+        u = urlparse(part if "://" in part else f"nats://{part}")
+        try:
+            port = u.port
+        except ValueError:
+            port = -1
+        if u.scheme not in ("nats", "tls", "ws", "wss") or not u.hostname or port == -1 or " " in part:
+            raise Failure(f"nats {url!r}: not a NATS URL; expected e.g. nats://127.0.0.1:4222 "
+                          "(comma-separated for a cluster)")
+
+
+@click.command(epilog="\b\nKeys of NODE.yaml:\n" + "\n".join(f"  {k}: {v}" for k, v in NODE_KEYS.items()))
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False, path_type=Path), help="NODE.yaml")
 def node(config_path):
     """Run one nation's node: replay its sensors' detections, track, warn, share and fuse over NATS.
 
     The node signs what it sends with its nation's key, sends each partner only what that partner
     may see, admits only signed, fresh, releasable partner messages, and writes its own tracks and
-    its fused picture. `skyweave network run --nats URL --processes` starts one per nation.
+    its fused picture. `skyweave network run` writes a NODE.yaml per nation that starts its node
+    as is; `skyweave network run --nats URL --processes` starts one per nation.
     """
     from skyweave.fuse import FuserConfig
     from skyweave.io.formats import FormatError, load_sensors
-    from skyweave.node.network import drive
     from skyweave.node.node import NationNode, NodeConfig
-    from skyweave.share import Keyring, NatsBus, load_private_key
+    from skyweave.node.sources import DetectionsFile, drive
+    from skyweave.share import Keyring, load_private_key
     from skyweave.track.config import TrackerConfig
 
+    need_file(config_path, "--config")
     c = load_node_config(config_path)
+    from skyweave.node.network import DEFAULT_NATS_URL
+
+    url = str(c.get("nats") or DEFAULT_NATS_URL)
+    _check_url(url)
+    for k in ("sensors", "detections", "private_key"):
+        need_file(Path(c[k]), f"{config_path} key {k!r}:")
+    out = make_dir(Path(c["out"]), f"{config_path} key 'out':")
     try:
         sensors = load_sensors(c["sensors"])
         cfg = NodeConfig(
-            nation=c["nation"], node_id=str(c.get("node_id", "1")), partners=tuple(c.get("partners", ())),
+            nation=str(c["nation"]), node_id=str(c.get("node_id", "1")), partners=tuple(c.get("partners", ())),
             report_interval_s=float(c.get("report_interval_s", 2.0)), responsibility=bool(c.get("responsibility", True)),
             fuse_on_receive=True, fuse_thread=True,
             tracker=TrackerConfig.from_mapping(c.get("tracker") or {}), fuser=FuserConfig.from_mapping(c.get("fusion") or {}),
         )
+    except (FormatError, ValueError, TypeError) as e:
+        raise Failure(f"{config_path}: {e}") from None
+    if not any(s.nation == cfg.nation for s in sensors.sensors):
+        have = ", ".join(sorted({s.nation for s in sensors.sensors}))
+        raise Failure(f"{config_path} key 'nation': {cfg.nation!r} has no sensor in {c['sensors']} (its nations: {have})")
+    try:
         key = load_private_key(c["private_key"])
+    except (ValueError, OSError, TypeError) as e:
+        raise Failure(f"{config_path} key 'private_key': {c['private_key']}: not a usable Ed25519 private key ({e})") from None
+    try:
         ring = Keyring.from_config(c["partner_keys"])
-    except (FormatError, ValueError, OSError) as e:
-        raise click.ClickException(f"{config_path}: {e}") from None
+    except (ValueError, OSError, TypeError) as e:
+        raise Failure(f"{config_path} key 'partner_keys': {e}") from None
+    missing = [p for p in cfg.partners if p not in ring]
+    if missing:
+        raise Failure(f"{config_path} key 'partner_keys': no public key for partner(s) {', '.join(missing)}")
     nations = sorted({cfg.nation, *cfg.partners})
-    bus = NatsBus(c["nats"], nations=nations, name=f"{cfg.nation}-{cfg.node_id}", replicas=int(c.get("replicas", 1)))
-    nd = NationNode(cfg, sensors, key, ring, bus, out_dir=Path(c["out"]))
+    bus = connect_nats(url, nations, f"{cfg.nation}-{cfg.node_id}", int(c.get("replicas", 1)),
+                       float(c.get("connect_retry_s", 30.0)))
+    try:
+        nd = NationNode(cfg, sensors, key, ring, bus, out_dir=out)
+    except ValueError as e:
+        bus.close()
+        raise Failure(f"{config_path}: {e}") from None
     nd.keep_timing = bool(c.get("timing", False))
     speed = float(c.get("speed", 1.0))
     start = float(c.get("start_wall", time.time()))
@@ -85,16 +159,40 @@ def node(config_path):
             if wait > 0:
                 time.sleep(wait)
 
+    source = DetectionsFile(Path(c["detections"]), sensors)
+    total = _last_time(Path(c["detections"]))
     try:
-        errors = drive({cfg.nation: nd}, Path(c["detections"]), sensors, pace=pace)
+        with progress_bar(total, f"node {cfg.nation}", enabled=None if total else False) as update:
+            errors = drive({cfg.nation: nd}, source, sensors, pace=pace, progress=update)
         bus.flush()
         time.sleep(float(c.get("grace_s", 2.0)))
         summary = nd.close()
     finally:
         bus.close()
     if nd.keep_timing:
-        with open(Path(c["out"]) / "timing.jsonl", "w") as f:
+        with open(out / "timing.jsonl", "w") as f:
             for row in nd.timing:
                 f.write(json.dumps(row) + "\n")
+    for e in errors[:20]:
+        click.echo(str(e), err=True)
     summary["bad_lines"] = len(errors)
     click.echo(json.dumps(summary))
+    sys.stdout.flush()
+
+
+def _last_time(path: Path) -> float:
+    """The last line's ``t`` of a detections file (for the progress bar), 0 when unknown."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            size = f.tell()
+            f.seek(max(0, size - 4096))
+            tail = f.read().splitlines()
+        for line in reversed(tail):
+            try:
+                return float(json.loads(line)["t"])
+            except (ValueError, KeyError, TypeError):
+                continue
+    except OSError:
+        pass
+    return 0.0

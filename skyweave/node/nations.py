@@ -12,7 +12,8 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from skyweave.io.formats import SensorSet, _loads, load_sensors, write_sensors
+from skyweave.io.formats import SensorSet, load_sensors, write_sensors
+from skyweave.io.formats import loads_json as _loads
 
 
 def split_by_nation(folder: Path, out: Path | None = None) -> dict[str, dict]:

@@ -27,10 +27,13 @@ from pathlib import Path
 import yaml
 
 from skyweave.io.formats import load_sensors
-from skyweave.io.scans import ScanReader
 from skyweave.node.node import NationNode, NodeConfig
-from skyweave.share import InProcessBus, Keyring, Sequencer, generate_nation_keys, load_private_key
+from skyweave.node.sources import DetectionsFile, drive
+from skyweave.share import InProcessBus, Keyring, generate_nation_keys, load_private_key
 from skyweave.track.config import TrackerConfig
+
+#: where a node looks for NATS when its configuration names no server
+DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 
 
 def make_keys(nations, folder: Path) -> tuple[dict, Keyring]:
@@ -45,55 +48,45 @@ def make_keys(nations, folder: Path) -> tuple[dict, Keyring]:
 
 
 def node_configs(nations, report_interval_s: float, responsibility: bool, tracker: TrackerConfig | None = None,
-                 live: bool = True) -> dict[str, NodeConfig]:
+                 live: bool = True, deterministic: bool = False) -> dict[str, NodeConfig]:
     """Every nation's node configuration. ``live=False`` (a simulation run as fast as the CPU goes)
     fuses at most once per scenario second and not on every partner frame: the same picture at the
-    same instants, without re-fusing it for each of the partners' frames in between."""
+    same instants, without re-fusing it for each of the partners' frames in between.
+    ``deterministic`` (one process, in-process bus) numbers every node's messages from 1, so that
+    a run is reproduced byte for byte; over NATS a node keeps wall-clock sequence numbers, so
+    that a restarted node continues above what it sent before."""
     return {
         n: NodeConfig(nation=n, partners=tuple(m for m in nations if m != n), report_interval_s=report_interval_s,
                       responsibility=responsibility, tracker=tracker or TrackerConfig(),
-                      fuse_on_receive=live, fuse_interval_s=0.0 if live else 1.0)
+                      fuse_on_receive=live, fuse_interval_s=0.0 if live else 1.0, deterministic=deterministic)
         for n in nations
     }
 
 
-def drive(nodes: dict[str, NationNode], detections: Path, sensors, progress=None, pace=None):
-    """Feed every scan of ``detections`` to its nation's node, ticking all nodes on the common clock.
-
-    ``pace(t)`` (optional) is called before each scan at scenario time ``t``: it waits until that
-    time is due on the wall clock, or does whatever else must happen then. Returns the reader's
-    bad-line errors.
-    """
-    nation_of = {s.id: s.nation for s in sensors.sensors}
-    reader = ScanReader(detections, sensors)
-    for raw in reader:
-        if pace is not None:
-            pace(raw.t)
-        for node in nodes.values():
-            node.advance(raw.t)
-            if node.due(raw.t):
-                node.tick(raw.t)
-        node = nodes.get(nation_of[raw.sensor])
-        if node is not None:
-            node.ingest(raw)
-        if progress is not None:
-            progress(raw.t)
-    return reader.errors
-
-
 def run_network(scenario, out: Path, *, seed=None, duration=None, nats: str | None = None, processes: bool = False,
                 report_interval_s: float = 2.0, responsibility: bool = True, speed: float = 1.0, progress=True,
-                tracker: TrackerConfig | None = None, bus=None, red_team_every_s: float | None = None) -> dict:
-    """Simulate ``scenario`` and run every nation's node on it (see the module docstring); returns a summary."""
-    from skyweave.cli.simulate_cmd import run_simulation
+                tracker: TrackerConfig | None = None, bus=None, red_team_every_s: float | None = None,
+                sinks=None) -> dict:
+    """Simulate ``scenario`` and run every nation's node on it (see the module docstring); returns a summary.
 
+    ``progress(stage, t, total)`` (optional) is called with stage "simulate" then "network", the
+    scenario time reached and the scenario's duration (s). ``sinks(nation)`` (optional, in-process
+    and NATS runs in this process) returns sinks to attach to that nation's node.
+    """
+    from skyweave.node.simulate import run_simulation
+
+    from skyweave.scenario.shipped import scenario_path
+
+    scenario = scenario_path(scenario)
     out = Path(out)
     t0 = time.perf_counter()
-    sim = run_simulation(scenario, out, seed=seed, duration=duration, progress=progress)
+    report = progress if callable(progress) else None
+    sim_progress = (lambda t, total: report("simulate", t, total)) if report is not None else None
+    sim = run_simulation(scenario, out, seed=seed, duration=duration, progress=sim_progress)
     sensors = load_sensors(out / "sensors.json")
     nations = sorted({s.nation for s in sensors.sensors})
     priv, ring = make_keys(nations, out / "keys")
-    cfgs = node_configs(nations, report_interval_s, responsibility, tracker, live=processes)
+    cfgs = node_configs(nations, report_interval_s, responsibility, tracker, live=processes, deterministic=nats is None)
     if nats is not None and processes:
         return _run_processes(out, nations, cfgs, nats, speed, sim, t0)
     own_bus = bus is None
@@ -104,10 +97,12 @@ def run_network(scenario, out: Path, *, seed=None, duration=None, nats: str | No
             from skyweave.share import NatsBus
 
             bus = NatsBus(nats, nations=nations, name="network")
-    nodes = {n: NationNode(cfgs[n], sensors, priv[n], ring, bus, out_dir=out / n, sequencer=Sequencer(1) if nats is None else None)
+    nodes = {n: NationNode(cfgs[n], sensors, priv[n], ring, bus, out_dir=out / n)
              for n in nations}
     for n in nations:
         _write_node_yaml(out, n, cfgs[n], nats)
+        for sink in (sinks(n) if sinks is not None else ()):
+            nodes[n].attach(sink)
     red = None
     if red_team_every_s:
         from skyweave.node.redteam import RedTeam
@@ -120,7 +115,10 @@ def run_network(scenario, out: Path, *, seed=None, duration=None, nats: str | No
                 red.attack(t)
                 nxt[0] += red_team_every_s
 
-    errors = drive(nodes, out / "detections.jsonl", sensors, pace=attack_when_due if red is not None else None)
+    total = float(sim["duration_s"])
+    errors = drive(nodes, DetectionsFile(out / "detections.jsonl", sensors), sensors,
+                   pace=attack_when_due if red is not None else None,
+                   progress=(lambda t: report("network", t, total)) if report is not None else None)
     if nats is not None:
         bus.flush()
         time.sleep(0.5)  # the last frames in flight
@@ -135,12 +133,14 @@ def run_network(scenario, out: Path, *, seed=None, duration=None, nats: str | No
 def _write_node_yaml(out: Path, nation: str, cfg: NodeConfig, nats: str | None, extra: dict | None = None) -> Path:
     d = {
         "nation": nation, "node_id": cfg.node_id, "partners": list(cfg.partners), "report_interval_s": cfg.report_interval_s,
-        "responsibility": cfg.responsibility, "sensors": str(out / "sensors.json"), "detections": str(out / nation / "detections.jsonl"),
+        "responsibility": cfg.responsibility, "sensors": str(out / "sensors.json"),
+        # the whole scenario's detections: a node takes its own nation's sensors' scans from them
+        "detections": str(out / "detections.jsonl"),
         "out": str(out / nation), "private_key": str(out / "keys" / f"{nation}.key"),
         "partner_keys": {p: str(out / "keys" / f"{p}.pub") for p in (*cfg.partners, nation)},
     }
-    if nats is not None:
-        d["nats"] = nats
+    # an in-process run has no server: the written config starts the node on a local one
+    d["nats"] = nats if nats is not None else DEFAULT_NATS_URL
     if extra:
         d.update(extra)
     p = out / nation / "node.yaml"
@@ -156,7 +156,8 @@ def _run_processes(out: Path, nations, cfgs, nats: str, speed: float, sim: dict,
     start = time.time() + 3.0  # every node starts its clock at the same wall instant
     procs = {}
     for n in nations:
-        p = _write_node_yaml(out, n, cfgs[n], nats, {"speed": speed, "start_wall": start, "timing": True})
+        p = _write_node_yaml(out, n, cfgs[n], nats, {"speed": speed, "start_wall": start, "timing": True,
+                                                     "detections": str(out / n / "detections.jsonl")})
         procs[n] = subprocess.Popen([sys.executable, "-m", "skyweave.cli.main", "node", "--config", str(p)],
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     summary, failed = {}, {}

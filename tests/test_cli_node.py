@@ -1,0 +1,116 @@
+"""`skyweave node`: the NODE.yaml a network run writes starts the node as is; every mistake is one line."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support.natsserver import NatsServer, free_port, nats_server_binary
+
+pytestmark = pytest.mark.skipif(nats_server_binary() is None, reason="nats-server not installed (scripts/services.sh)")
+
+
+def skyweave(*args, timeout=300):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("SKYWEAVE_DEBUG", None)
+    return subprocess.run([sys.executable, "-m", "skyweave.cli.main", *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout, env=env)
+
+
+def one_line_error(r, *needles, code=1):
+    assert r.returncode == code, (r.returncode, r.stdout, r.stderr)
+    assert "Traceback" not in r.stderr, r.stderr
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: "), r.stderr
+    for n in needles:
+        assert n in last, (n, last)
+    return last
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    s = NatsServer(tmp_path_factory.mktemp("js") / "store").start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory, server):
+    """A 40 s trilateral network over NATS (in this process): it writes each nation's NODE.yaml."""
+    out = tmp_path_factory.mktemp("net")
+    r = skyweave("network", "run", "trilateral", "--out", out, "--duration", 40, "--nats", server.url, "--json")
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def test_the_node_yaml_a_network_run_writes_starts_that_node_as_is(ran, server):
+    cfg_path = ran / "JPN" / "node.yaml"
+    cfg = yaml.safe_load(cfg_path.read_text())
+    assert cfg["nats"] == server.url and Path(cfg["detections"]).is_file()
+    before = (ran / "JPN" / "local.jsonl").read_text()
+    # as is, except a shorter grace and no wall-clock pacing: the test does not wait 40 s
+    fast = ran / "JPN" / "fast.yaml"
+    fast.write_text(yaml.safe_dump({**cfg, "speed": 0, "grace_s": 0.5, "out": str(ran / "JPN-again")}))
+    r = skyweave("node", "--config", fast)
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout.strip().splitlines()[-1])
+    assert summary["nation"] == "JPN" and summary["scans"] > 0 and summary["bad_lines"] == 0
+    again = (ran / "JPN-again" / "local.jsonl").read_text()
+    assert again and again == before  # the same own picture as in the network run
+    assert (ran / "JPN-again" / "status.json").is_file()
+
+
+def write_cfg(ran, tmp_path, **changes):
+    cfg = yaml.safe_load((ran / "JPN" / "node.yaml").read_text())
+    cfg.update(out=str(tmp_path / "o"), speed=0, grace_s=0.2)
+    for k, v in changes.items():
+        if v is None:
+            cfg.pop(k, None)
+        else:
+            cfg[k] = v
+    p = tmp_path / "node.yaml"
+    p.write_text(yaml.safe_dump(cfg))
+    return p
+
+
+def test_unreachable_nats_is_retried_with_back_off_then_one_line(ran, tmp_path):
+    url = f"nats://127.0.0.1:{free_port()}"
+    t0 = time.monotonic()
+    r = skyweave("node", "--config", write_cfg(ran, tmp_path, nats=url, connect_retry_s=3))
+    took = time.monotonic() - t0
+    one_line_error(r, url, "cannot reach the NATS server")
+    assert "retrying in" in r.stderr and 3 <= took < 60
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:4222", "nats://bad host:4222", "nats://127.0.0.1:99999"])
+def test_a_bad_nats_url_is_named(ran, tmp_path, url):
+    one_line_error(skyweave("node", "--config", write_cfg(ran, tmp_path, nats=url)), "not a NATS URL")
+
+
+def test_an_unknown_nation_is_named(ran, tmp_path):
+    one_line_error(skyweave("node", "--config", write_cfg(ran, tmp_path, nation="FRA")), "'nation'", "FRA")
+
+
+def test_a_missing_detections_file_is_named(ran, tmp_path):
+    gone = tmp_path / "nowhere.jsonl"
+    one_line_error(skyweave("node", "--config", write_cfg(ran, tmp_path, detections=str(gone))), "detections", str(gone))
+
+
+def test_a_bad_key_file_is_named(ran, tmp_path):
+    bad = tmp_path / "bad.key"
+    bad.write_text("not a key\n")
+    one_line_error(skyweave("node", "--config", write_cfg(ran, tmp_path, private_key=str(bad))), "private_key", str(bad))
+
+
+def test_config_mistakes_are_named(ran, tmp_path):
+    one_line_error(skyweave("node", "--config", write_cfg(ran, tmp_path, colour="blue")), "unknown key 'colour'")
+    one_line_error(skyweave("node", "--config", write_cfg(ran, tmp_path, sensors=None)), "'sensors'")
+    one_line_error(skyweave("node", "--config", tmp_path / "none.yaml"), "none.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("nation: [JPN\n")
+    one_line_error(skyweave("node", "--config", bad), "bad.yaml")
