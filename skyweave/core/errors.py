@@ -14,8 +14,17 @@ __all__ = ["FormatError", "short_repr"]
 
 
 def short_repr(v: Any, n: int = 60) -> str:
-    """``repr(v)`` cut to at most ``n`` characters (an ellipsis marks the cut), for messages."""
-    s = repr(v)
+    """``repr(v)`` cut to at most ``n`` characters (an ellipsis marks the cut), for messages.
+
+    Never raises: a value whose ``repr`` fails (a list nested past the recursion limit, an
+    integer past the digit limit of ``int`` to ``str``) is shown by its type and size instead,
+    because a hostile record must not turn its own error message into a crash.
+    """
+    try:
+        s = repr(v)
+    except (RecursionError, ValueError, MemoryError):
+        size = f" of {len(v)}" if isinstance(v, (list, dict, str, tuple)) else ""
+        s = f"<{type(v).__name__}{size}>" if not isinstance(v, int) else f"<an integer of about {v.bit_length() * 0.30103:.0f} digits>"
     return s if len(s) <= n else s[: n - 3] + "..."
 
 

@@ -31,10 +31,10 @@ _EPOCH = "an ISO 8601 UTC instant such as 2024-04-10T00:00:00Z"
 SENSOR_KINDS = ("radar", "cartesian", "adsb", "ir")
 
 #: A nation: an ISO 3166-1 alpha-3 code such as ``JPN``.
-NATION_RE = re.compile(r"^[A-Z]{3}$")
+NATION_RE = re.compile(r"^[A-Z]{3}\Z")  # \Z, not $: "JPN\n" is no nation
 
 #: An aircraft's 24-bit ICAO address as 6 lower-case hex digits (ADS-B, Mode S).
-ICAO24_RE = re.compile(r"^[0-9a-f]{6}$")
+ICAO24_RE = re.compile(r"^[0-9a-f]{6}\Z")
 
 
 def parse_epoch(s: Any, path=None, line=None, field_name="epoch") -> datetime:

@@ -30,7 +30,7 @@ from skyweave.core.model import (  # noqa: F401 (re-exports)
 
 __all__ = [
     # readers, validators, writers of this module
-    "JSON_ERRORS", "loads_json", "parse_sensor", "load_sensors", "write_sensors", "Detection",
+    "JSON_ERRORS", "loads_json", "loads_document", "decode_utf8", "is_finite_number", "parse_sensor", "load_sensors", "write_sensors", "Detection",
     "DetectionReader", "validate_state_line", "iter_state_lines", "JsonlWriter",
     # re-exported from skyweave.core
     "FormatError", "ICAO24_RE", "NATION_RE", "SENSOR_KINDS", "Origin", "SensorSpec", "SensorSet",
@@ -40,20 +40,32 @@ __all__ = [
 try:  # orjson parses a line about twice as fast; plain json is the fallback.
     import orjson
 
-    def loads_json(text: str | bytes) -> Any:
-        """Parse one JSON document (a line of a .jsonl file); raises one of :data:`JSON_ERRORS`.
-
-        NaN and Infinity parse (as plain :mod:`json` allows), so that such a line reaches
-        validation and gets the precise message ("expected a finite number, got nan") rather
-        than "not JSON".
-        """
-        try:
-            return orjson.loads(text)
-        except orjson.JSONDecodeError:
-            return json.loads(text)
-
+    _fast_loads = orjson.loads
+    _FAST_ERROR: type[Exception] = orjson.JSONDecodeError
 except ImportError:  # pragma: no cover - orjson is a declared dependency
-    loads_json = json.loads
+    _fast_loads = json.loads
+    _FAST_ERROR = json.JSONDecodeError
+
+
+def loads_json(text: str | bytes) -> Any:
+    """Parse one JSON document (a line of a .jsonl file); raises only one of :data:`JSON_ERRORS`.
+
+    NaN and Infinity parse (as plain :mod:`json` allows), so that such a line reaches
+    validation and gets the precise message ("expected a finite number, got nan") rather
+    than "not JSON"; so do integers past the range of a float (validation refuses them).
+    Hostile text never raises anything else: undecodable bytes are a ``UnicodeDecodeError``
+    (a ``ValueError``), integers of more than 4,300 digits a ``ValueError``, and nesting deeper
+    than the interpreter's recursion limit a ``ValueError`` instead of a ``RecursionError``.
+    """
+    try:
+        return _fast_loads(text)
+    except _FAST_ERROR:
+        pass  # orjson refuses NaN, huge integers and depth > 1024; json says why, or accepts
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
 
 #: What :func:`loads_json` raises on text that is not JSON (catch these, then raise FormatError).
 JSON_ERRORS: tuple[type[Exception], ...] = (json.JSONDecodeError, ValueError)
@@ -68,6 +80,20 @@ _JSONError = JSON_ERRORS
 # --------------------------------------------------------------------------- field checks
 
 
+def _finite(v: int | float) -> float | None:
+    """``v`` as a float, or None when it is NaN, infinite or an integer past the float range."""
+    try:
+        f = float(v)
+    except OverflowError:
+        return None
+    return f if math.isfinite(f) else None
+
+
+def is_finite_number(v: Any) -> bool:
+    """True for a JSON number (int or float, not bool) that is finite as a float."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and _finite(v) is not None
+
+
 def _num(rec: dict, key: str, path, line, *, required=True, lo=None, hi=None, lo_open=False, default=None):
     if key not in rec or rec[key] is None:
         if required:
@@ -76,9 +102,9 @@ def _num(rec: dict, key: str, path, line, *, required=True, lo=None, hi=None, lo
     v = rec[key]
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise FormatError(path, line, key, "a number", v)
-    v = float(v)
-    if not math.isfinite(v):
-        raise FormatError(path, line, key, "a finite number", v)
+    v = _finite(v)
+    if v is None:
+        raise FormatError(path, line, key, "a finite number", rec[key])
     if lo is not None and (v < lo or (lo_open and v == lo)):
         raise FormatError(path, line, key, f"a number {'>' if lo_open else '>='} {lo}", v)
     if hi is not None and v > hi:
@@ -187,15 +213,37 @@ def parse_sensor(d: Any, origin: Origin | None, path=None, where: str = "sensors
     )
 
 
+def decode_utf8(data: bytes, path) -> str:
+    """``data`` as UTF-8 text (a leading byte-order mark is dropped); a FormatError names the
+    line and the byte that is not UTF-8."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise FormatError(path, line, None, "UTF-8 text", f"byte 0x{data[e.start]:02x} at offset {e.start}") from None
+
+
+def loads_document(data: bytes, path) -> Any:
+    """Parse a whole JSON document (sensors.json); every failure is a FormatError with its line."""
+    text = decode_utf8(data, path)
+    if not text.strip():
+        raise FormatError(path, None, None, "a JSON document", "an empty file")
+    try:
+        return loads_json(text)
+    except json.JSONDecodeError as e:
+        raise FormatError(path, e.lineno, None, "valid JSON", e.msg) from None
+    except JSON_ERRORS as e:
+        raise FormatError(path, None, None, "valid JSON", str(e)[:80]) from None
+
+
 def load_sensors(path: str | Path) -> SensorSet:
     """Read and validate sensors.json."""
     path = Path(path)
     try:
-        raw = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise FormatError(path, e.lineno, None, "valid JSON", e.msg) from None
+        data = path.read_bytes()
     except OSError as e:
         raise FormatError(path, None, None, "a readable file", e.strerror) from None
+    raw = loads_document(data, path)
     if not isinstance(raw, dict):
         raise FormatError(path, None, None, "a JSON object with epoch and sensors", type(raw).__name__)
     epoch = parse_epoch(raw.get("epoch"), path)
@@ -378,7 +426,7 @@ def validate_state_line(rec: Any, path, line, id_field: str, dims: int | None) -
     if "cov" in rec:
         n = len(keys)
         c = rec["cov"]
-        if not isinstance(c, list) or len(c) != n * n or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in c):
+        if not isinstance(c, list) or len(c) != n * n or not all(is_finite_number(v) for v in c):
             raise FormatError(path, line, "cov", f"{n * n} finite numbers (row-major {n}x{n} covariance)", c if not isinstance(c, list) else f"list of {len(c)}")
     return rec
 

@@ -31,7 +31,7 @@ def split_by_nation(folder: Path, out: Path | None = None) -> dict[str, dict]:
             (out / n).mkdir(parents=True, exist_ok=True)
             own = SensorSet(sensors.epoch, sensors.origin, tuple(s for s in sensors.sensors if s.nation == n), sensors.dims)
             write_sensors(out / n / "sensors.json", own)
-            files[n] = open(out / n / "detections.jsonl", "w", buffering=1 << 20)
+            files[n] = open(out / n / "detections.jsonl", "wb", buffering=1 << 20)
         with open(folder / "detections.jsonl", "rb") as f:
             for line in f:
                 try:
@@ -42,7 +42,7 @@ def split_by_nation(folder: Path, out: Path | None = None) -> dict[str, dict]:
                 if n is None:
                     unrouted += 1
                     continue
-                files[n].write(line.decode())
+                files[n].write(line)  # the bytes as they came: the node's reader judges them
                 counts[n]["detections"] += 1
     finally:
         for fh in files.values():

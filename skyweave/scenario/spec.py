@@ -10,6 +10,7 @@ The schema is documented in ``docs/scenarios.md`` with a worked example; the shi
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -38,7 +39,20 @@ class _LineList(list):
 
 
 class _Loader(yaml.SafeLoader):
-    pass
+    """The safe loader with line-keeping containers; any failure to build a value is a YAML error."""
+
+    def construct_object(self, node, deep=False):
+        # PyYAML's own constructors raise ValueError, KeyError, AttributeError... on bad
+        # explicit tags (``!!int x``, ``!!bool maybe``, ``!!timestamp soon``) and int() refuses
+        # more than 4,300 digits; all become a ConstructorError that carries the node's line.
+        try:
+            return super().construct_object(node, deep=deep)
+        except (FormatError, yaml.YAMLError, RecursionError):
+            raise
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError) as e:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot build a value here ({type(e).__name__}: {str(e)[:60]})", node.start_mark,
+            ) from None
 
 
 def _construct_mapping(loader, node, deep=False):
@@ -48,6 +62,8 @@ def _construct_mapping(loader, node, deep=False):
     d.key_lines = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        if isinstance(key, (list, dict)):
+            raise FormatError(loader.name, key_node.start_mark.line + 1, None, "a plain key (a name), not a list or mapping", key)
         if key in d:
             raise FormatError(loader.name, key_node.start_mark.line + 1, str(key), "each key once", "a repeated key")
         d[key] = loader.construct_object(value_node, deep=True)
@@ -68,6 +84,15 @@ _Loader.yaml_implicit_resolvers = {
     k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
     for k, v in _Loader.yaml_implicit_resolvers.items()
 }
+
+
+def _finite(v: int | float) -> float | None:
+    """``v`` as a float, or None when it is NaN, infinite or an integer past the float range."""
+    try:
+        f = float(v)
+    except OverflowError:
+        return None
+    return f if math.isfinite(f) else None
 
 
 class _Ctx:
@@ -113,9 +138,10 @@ class _Ctx:
         v = o[key]
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise self.err(key, "a number", v)
-        v = float(v)
-        if v != v or v in (float("inf"), float("-inf")):
+        f = _finite(v)
+        if f is None:
             raise self.err(key, "a finite number", v)
+        v = f
         if lo is not None and (v < lo or (lo_open and v == lo)):
             raise self.err(key, f"a number {'>' if lo_open else '>='} {lo}", v)
         if hi is not None and v > hi:
@@ -177,9 +203,9 @@ class _Ctx:
         v = o[key]
         if (
             not isinstance(v, list) or len(v) != 2
-            or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
+            or not all(isinstance(x, (int, float)) and not isinstance(x, bool) and _finite(x) is not None for x in v)
         ):
-            raise self.err(key, "two numbers [low, high]", v)
+            raise self.err(key, "two finite numbers [low, high]", v)
         return float(v[0]), float(v[1])
 
     def seq(self, key, *, required=True) -> list:
@@ -541,22 +567,93 @@ def parse_scenario(raw: Any, path: str = "<scenario>") -> Scenario:
     )
 
 
+#: deepest nesting of flow collections (``[`` and ``{``) a scenario may use; PyYAML's scanner is
+#: quadratic in the flow depth (5,000 ``[`` take a second) and its composer recurses per level
+MAX_FLOW_DEPTH = 64
+
+
+def _too_deep(text: str) -> int | None:
+    """The line where flow nesting first passes :data:`MAX_FLOW_DEPTH`, or None.
+
+    Brackets inside quoted scalars and comments do not count.
+    """
+    if text.count("[") + text.count("{") <= MAX_FLOW_DEPTH:
+        return None
+    depth = 0
+    line = 1
+    quote = None
+    prev = "\n"
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\n":
+            line += 1
+            if quote is None:
+                prev = ch
+                i += 1
+                continue
+        if quote is not None:
+            if ch == "\\" and quote == '"':
+                i += 2
+                continue
+            if ch == quote:
+                quote = None
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "#" and prev in " \t\n":
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+            continue
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_FLOW_DEPTH:
+                return line
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+        prev = ch
+        i += 1
+    return None
+
+
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario YAML file; errors name the file, line and field."""
+    """Read and validate a scenario YAML file; errors name the file, line and field.
+
+    Every failure is a :class:`FormatError`: an unreadable file, bytes that are not UTF-8,
+    characters YAML forbids, YAML that does not parse or whose values cannot be built (bad
+    explicit tags, integers of more than 4,300 digits), nesting past the recursion limit, and
+    every field that breaks docs/scenarios.md.
+    """
     path = Path(path)
     try:
-        text = path.read_text()
+        data = path.read_bytes()
     except OSError as e:
         raise FormatError(path, None, None, "a readable scenario file", e.strerror) from None
-    loader = _Loader(text)
-    loader.name = str(path)
     try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise FormatError(path, line, None, "UTF-8 text", f"byte 0x{data[e.start]:02x} at offset {e.start}") from None
+    deep = _too_deep(text)
+    if deep is not None:
+        raise FormatError(path, deep, None, f"YAML nested at most {MAX_FLOW_DEPTH} brackets deep", "deeper nesting")
+    loader = None
+    try:
+        loader = _Loader(text)  # the reader checks every character here
+        loader.name = str(path)
         raw = loader.get_single_data()
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         raise FormatError(path, mark.line + 1 if mark else None, None, "valid YAML", e.problem) from None
+    except yaml.reader.ReaderError as e:  # a character YAML does not allow (control characters, ...)
+        line = text.count("\n", 0, e.position) + 1
+        raise FormatError(path, line, None, "YAML text (printable characters)", f"character #x{e.character:04x}") from None
+    except yaml.YAMLError as e:
+        raise FormatError(path, None, None, "valid YAML", str(e)[:80]) from None
+    except RecursionError:
+        raise FormatError(path, None, None, "YAML nested a few levels deep", "nesting past the recursion limit") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if not isinstance(raw, dict):
         raise FormatError(path, 1, None, "a YAML mapping with epoch, sensors and targets", type(raw).__name__)
     return parse_scenario(raw, str(path))
