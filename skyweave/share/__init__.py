@@ -10,6 +10,8 @@
 - :mod:`~skyweave.share.bus`: the Bus interface, the in-process bus (default).
 - :mod:`~skyweave.share.natsbus`: the same bus over NATS JetStream (asyncio and sync facade).
 - :mod:`~skyweave.share.endpoint`: Publisher (per-partner releasable signed frames) and Receiver.
+- :mod:`~skyweave.share.seal`: frames sealed to their recipient (X25519 + HKDF + ChaCha20-Poly1305),
+  X25519 key files, the partners' SealRing.
 
 Real nats-server processes for tests and benchmarks are started by ``tests/support/natsserver.py``
 (not shipped). This room imports only the core model (:mod:`skyweave.core`) and does no numerics.
@@ -19,7 +21,7 @@ from typing import Any
 
 from skyweave.share.admission import REASONS, Admission, Admitted, Gate, Rejected, Verdict
 from skyweave.share.bus import Bus, InProcessBus, Subscription
-from skyweave.share.endpoint import Frame, Publisher, Receiver, Sequencer
+from skyweave.share.endpoint import SEAL_REASONS, Frame, Publisher, Receiver, Sequencer
 from skyweave.share.releasability import (
     GROUPS,
     MarkingError,
@@ -50,6 +52,17 @@ from skyweave.share.schema import (
     encode_envelope,
     make_msg_id,
     signing_bytes,
+)
+from skyweave.share.seal import (
+    SealError,
+    SealRing,
+    generate_nation_seal_keys,
+    generate_seal_key,
+    is_sealed,
+    load_seal_private_key,
+    load_seal_public_key,
+    open_frame,
+    seal_frame,
 )
 from skyweave.share.signing import (
     BadSignature,
@@ -89,7 +102,10 @@ __all__ = [
     "Bus", "BusError", "Subscription", "InProcessBus", "NatsBus", "AsyncNatsBus", "subject_for",
     "inbox_subject", "parse_subject", "subject_matches",
     # endpoints
-    "Sequencer", "Frame", "Publisher", "Receiver",
+    "Sequencer", "Frame", "Publisher", "Receiver", "SEAL_REASONS",
+    # sealing
+    "SealError", "SealRing", "generate_seal_key", "generate_nation_seal_keys", "load_seal_private_key",
+    "load_seal_public_key", "seal_frame", "open_frame", "is_sealed",
 ]
 
 

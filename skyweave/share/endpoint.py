@@ -6,17 +6,28 @@ items' markings), signs it with the nation's key and publishes it on
 ``skyweave.<ME>.<PARTNER>.<kind>`` with its message id. :class:`Receiver` subscribes to
 ``skyweave.*.<ME>.>``, runs every frame through the admission :class:`~skyweave.share.admission.Gate`
 and hands admitted bodies to the node's callbacks.
+
+Sealing (optional, off by default; docs/messages.md, "Securing the bus"): a Publisher given its
+partners' X25519 public keys (``seal_to``) seals each signed frame to its recipient
+(:mod:`skyweave.share.seal`); a Receiver given its nation's X25519 private key (``seal_key``)
+opens each frame before the gate, which verifies the signature of the frame inside. A frame
+that does not open is refused as ``unsealable``, an unsealed one (when sealing is required) as
+``unsealed``, both counted in :attr:`Receiver.counts` and passed to ``on_reject``.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 from skyweave.share.admission import Admitted, Gate, Rejected, Verdict
 from skyweave.share.bus import Bus, Subscription
@@ -31,10 +42,16 @@ from skyweave.share.schema import (
     encode_envelope,
     make_msg_id,
 )
+from skyweave.share.seal import SealError, SealRing, is_sealed, load_seal_private_key, open_frame, seal_frame
 from skyweave.share.signing import sign_envelope
-from skyweave.share.subjects import inbox_subject, subject_for
+from skyweave.share.subjects import BusError, inbox_subject, parse_subject, subject_for
 
-__all__ = ["Sequencer", "Frame", "Publisher", "Receiver"]
+__all__ = ["Sequencer", "Frame", "Publisher", "Receiver", "SEAL_REASONS"]
+
+#: Refusals counted by the Receiver before the gate (the gate counts its own REASONS).
+SEAL_REASONS = ("unsealable", "unsealed")
+
+log = logging.getLogger(__name__)
 
 
 class Sequencer:
@@ -68,7 +85,7 @@ class Frame:
     partner: str
     subject: str
     msg_id: str
-    data: bytes  # the wire bytes
+    data: bytes  # the wire bytes (sealed when the Publisher seals)
     items: int  # reports (or 1 for a status) inside
 
     @property
@@ -89,6 +106,9 @@ class Publisher:
     status_releasable_to : the marking of this node's status messages (default: all partners).
     validate : check each body against the schema before sending (a bad report raises
         MessageError here rather than being rejected by every partner).
+    seal_to : the partners' X25519 public keys (``{nation: key | PEM path | base64}`` or a
+        :class:`~skyweave.share.seal.SealRing`): every frame is then sealed to its recipient.
+        Every partner needs a key (ValueError otherwise). None (default): frames go unsealed.
     """
 
     def __init__(
@@ -102,6 +122,7 @@ class Publisher:
         sequencer: Sequencer | None = None,
         status_releasable_to: Iterable[str] | None = None,
         validate: bool = True,
+        seal_to: SealRing | Mapping[str, X25519PublicKey | str | Path | bytes] | None = None,
     ):
         self.nation = validate_code(nation)
         self.node = node
@@ -113,6 +134,11 @@ class Publisher:
             sorted(status_releasable_to if status_releasable_to is not None else (*self.partners, self.nation))
         )
         self.validate = validate
+        self.seal_to = SealRing.from_config(seal_to) if seal_to is not None else None
+        if self.seal_to is not None:
+            missing = [p for p in self.partners if p not in self.seal_to]
+            if missing:
+                raise ValueError(f"Publisher {nation}: seal_to has no X25519 public key for partner(s) {', '.join(missing)}")
         self.sent_frames = 0
         self.sent_bytes = 0
 
@@ -154,7 +180,14 @@ class Publisher:
             payload=payload,
         )
         env = sign_envelope(env, self.key)
-        return Frame(partner, subject_for(self.nation, partner, kind), env.msg_id, encode_envelope(env), n)
+        subject = subject_for(self.nation, partner, kind)
+        data = encode_envelope(env)
+        if self.seal_to is not None:
+            rkey = self.seal_to.get(partner)
+            if rkey is None:
+                raise ValueError(f"Publisher {self.nation}: no X25519 public key to seal to {partner}")
+            data = seal_frame(data, rkey, subject=subject, sender=self.nation, recipient=partner)
+        return Frame(partner, subject, env.msg_id, data, n)
 
     def build_all(self, kind: str, items: Sequence[Any], t: float) -> list[Frame]:
         """One frame per partner that may see at least one item."""
@@ -195,6 +228,11 @@ class Receiver:
     Callbacks get ``(envelope, body)``: ``on_tracks`` a list of TrackReport, ``on_alerts`` a list
     of AlertReport, ``on_status`` a NodeStatus; ``on_reject`` gets the Rejected verdict. ``now``
     (a callable, s) overrides the gate's clock for each frame.
+
+    ``seal_key`` (this nation's X25519 private key, or its file): frames are opened before the
+    gate (module docstring); with ``require_sealed`` (default: True when ``seal_key`` is given)
+    an unsealed frame is refused as ``unsealed``. Refusals before the gate are counted in
+    :attr:`counts` (by SEAL_REASONS) and passed to ``on_reject`` as Rejected verdicts.
     """
 
     def __init__(
@@ -208,6 +246,8 @@ class Receiver:
         on_status: Callable[[Envelope, NodeStatus], Any] | None = None,
         on_reject: Callable[[Rejected], Any] | None = None,
         now: Callable[[], float] | None = None,
+        seal_key: X25519PrivateKey | str | Path | None = None,
+        require_sealed: bool | None = None,
     ):
         self.gate = gate
         self.bus = bus
@@ -215,6 +255,11 @@ class Receiver:
         self.on = {"tracks": on_tracks, "alerts": on_alerts, "status": on_status}
         self.on_reject = on_reject
         self.now = now
+        self.seal_key = load_seal_private_key(seal_key) if seal_key is not None else None
+        self.require_sealed = (self.seal_key is not None) if require_sealed is None else bool(require_sealed)
+        if self.require_sealed and self.seal_key is None:
+            raise ValueError("Receiver: require_sealed needs seal_key")
+        self.counts: Counter[str] = Counter({r: 0 for r in SEAL_REASONS})
         self._sub: Subscription | None = None
         self._lock = threading.Lock()  # the gate is not thread-safe; a bus may call from its thread
 
@@ -225,9 +270,16 @@ class Receiver:
         return self
 
     def handle(self, subject: str, data: bytes) -> Verdict:
-        """Admit one frame and call the matching callback; returns the verdict."""
+        """Open (when sealing), admit one frame and call the matching callback; returns the verdict.
+
+        Never raises on a partner's bytes: what cannot be opened is a Rejected verdict.
+        """
         with self._lock:
-            verdict = self.gate.admit(data, now=self.now() if self.now is not None else None)
+            opened = self._open(subject, data)
+            if isinstance(opened, Rejected):
+                verdict: Verdict = opened
+            else:
+                verdict = self.gate.admit(opened, now=self.now() if self.now is not None else None)
         if isinstance(verdict, Admitted):
             cb = self.on.get(verdict.envelope.kind)
             if cb is not None:
@@ -235,6 +287,23 @@ class Receiver:
         elif self.on_reject is not None:
             self.on_reject(verdict)
         return verdict
+
+    def _open(self, subject: str, data: bytes) -> bytes | Rejected:
+        """The signed frame inside ``data``, or the Rejected verdict (counted) if it cannot be had."""
+        if self.seal_key is None or not is_sealed(data):
+            if self.require_sealed:
+                return self._refuse("unsealed", f"frame on {subject} is not sealed")
+            return data
+        try:
+            sender, recipient, _ = parse_subject(subject)
+            return open_frame(data, self.seal_key, subject=subject, sender=sender, recipient=recipient)
+        except (SealError, BusError) as e:
+            return self._refuse("unsealable", str(e))
+
+    def _refuse(self, reason: str, detail: str) -> Rejected:
+        self.counts[reason] += 1
+        log.warning("%s refused a frame before the gate: %s (%s)", self.gate.nation, reason, detail)
+        return Rejected(reason, detail)
 
     def stop(self) -> None:
         """Unsubscribe (a durable position is kept for the next start)."""

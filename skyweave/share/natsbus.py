@@ -15,6 +15,14 @@ Layout (docs/messages.md, "Bus"):
 thread and calls handlers on a dispatcher thread (``dispatch="thread"``) or in the caller's
 thread on :meth:`NatsBus.pump` (``dispatch="manual"``). A handler's message is acknowledged
 after the handler returns.
+
+Securing the bus (docs/messages.md, "Securing the bus"): each node connects with its own
+credentials (``user``/``password``, an nkey seed or a ``.creds`` file) over TLS (``tls_ca``,
+optional client ``tls_cert``/``tls_key``, or an ``ssl.SSLContext``), with ``create_streams=False``
+(the streams are made by an administrative step, :func:`ensure_streams`) and its inbox prefix
+``_INBOX_<NATION>`` so that its replies and deliveries stay on subjects only it may read.
+:func:`nation_permissions` and :func:`authorization_config` write the matching server-side
+permissions.
 """
 
 from __future__ import annotations
@@ -25,10 +33,11 @@ import inspect
 import logging
 import queue
 import re
+import ssl
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import nats
@@ -39,7 +48,18 @@ from nats.js import api
 from skyweave.core.model import NATION_RE
 from skyweave.share.subjects import SUBJECT_ROOT, BusError, Handler, check_pattern
 
-__all__ = ["AsyncNatsBus", "NatsBus", "stream_name", "consumer_filter", "DEFAULT_URL"]
+__all__ = [
+    "AsyncNatsBus",
+    "NatsBus",
+    "stream_name",
+    "consumer_filter",
+    "DEFAULT_URL",
+    "inbox_prefix",
+    "tls_context",
+    "nation_permissions",
+    "authorization_config",
+    "ensure_streams",
+]
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +84,87 @@ def stream_name(nation: str) -> str:
     if not NATION_RE.match(nation):
         raise BusError(f"stream: expected an alpha-3 nation, got {nation!r}")
     return _STREAM_PREFIX + nation
+
+
+def inbox_prefix(nation: str) -> str:
+    """The inbox prefix of a nation's connections, ``_INBOX_<NATION>``: replies and push deliveries.
+
+    Its users may subscribe only under it (:func:`nation_permissions`), so no other nation can
+    read the JetStream deliveries made to it.
+    """
+    stream_name(nation)
+    return f"_INBOX_{nation}"
+
+
+def tls_context(ca_file: str | None = None, cert_file: str | None = None, key_file: str | None = None) -> ssl.SSLContext:
+    """A client TLS context that trusts ``ca_file`` (default: the system's CAs), with an optional client certificate."""
+    try:
+        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca_file)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        if cert_file:
+            ctx.load_cert_chain(cert_file, key_file)
+    except (OSError, ssl.SSLError) as e:
+        raise BusError(f"TLS: cannot load CA {ca_file!r} / certificate {cert_file!r} / key {key_file!r}: {e}") from None
+    return ctx
+
+
+def nation_permissions(nation: str, durables: Sequence[str] | None = None) -> dict[str, dict[str, list[str]]]:
+    """The least a nation's node may do on the bus, as a nats-server ``permissions`` map.
+
+    Publish: its own subjects ``skyweave.<NATION>.>``; creating (and reading the info of) its
+    durable consumers in any skyweave stream **only with a filter addressed to it**
+    (``$JS.API.CONSUMER.CREATE.<stream>.<durable>.skyweave.*.<NATION>.>``: nats-server >= 2.9
+    checks the filter in the subject against the request); acknowledging its consumers'
+    deliveries. Subscribe: its inbox prefix (JetStream replies and push deliveries) and live
+    frames addressed to it. Everything else (other nations' subjects, stream creation, deletion,
+    message get, other consumers' creation) is denied. ``durables``: the consumer names its nodes
+    use (default: any name, ``*``).
+    """
+    stream_name(nation)
+    names = list(durables) if durables else ["*"]
+    for d in names:
+        if d != "*" and not _DURABLE_RE.match(d):
+            raise BusError(f"durable: expected letters, digits, '_' or '-' (at most 64), got {d!r}")
+    pub = [f"{SUBJECT_ROOT}.{nation}.>"]
+    for d in names:
+        pub += [
+            f"$JS.API.CONSUMER.CREATE.*.{d}.{SUBJECT_ROOT}.*.{nation}.>",
+            f"$JS.API.CONSUMER.INFO.*.{d}",
+            f"$JS.ACK.*.{d}.>",
+        ]
+    sub = [f"{inbox_prefix(nation)}.>", f"{SUBJECT_ROOT}.*.{nation}.>"]
+    return {"publish": {"allow": pub}, "subscribe": {"allow": sub}}
+
+
+def _q(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def authorization_config(
+    users: Mapping[str, tuple[str, str]],
+    admin: tuple[str, str],
+    *,
+    durables: Mapping[str, Sequence[str]] | None = None,
+) -> str:
+    """A nats-server ``authorization`` block: one user per nation, and the admin (all rights).
+
+    ``users``: nation -> (user, password); ``admin``: (user, password) of the administrative step
+    that creates the streams. Passwords may be given bcrypted (``nats-server passwd``). No user
+    means no anonymous access. ``durables``: nation -> its nodes' consumer names.
+    """
+    lines = ["authorization {", "  users = ["]
+    au, ap = admin
+    lines.append(f"    {{user: {_q(au)}, password: {_q(ap)}}}")
+    for nation, (u, pw) in sorted(users.items()):
+        perms = nation_permissions(nation, (durables or {}).get(nation))
+        pub = ", ".join(_q(x) for x in perms["publish"]["allow"])
+        sub = ", ".join(_q(x) for x in perms["subscribe"]["allow"])
+        lines.append(
+            f"    {{user: {_q(u)}, password: {_q(pw)}, permissions: "
+            f"{{publish: {{allow: [{pub}]}}, subscribe: {{allow: [{sub}]}}}}}}"
+        )
+    lines += ["  ]", "}"]
+    return "\n".join(lines) + "\n"
 
 
 def consumer_filter(pattern: str, nation: str) -> str | None:
@@ -125,6 +226,20 @@ class AsyncNatsBus:
         ``"all"`` (everything the stream holds). An existing one resumes where it stopped.
     publish_timeout_s : how long a publish is retried before BusError (s).
     request_timeout_s : one JetStream API request or publish attempt (s).
+    create_streams : create missing streams (default). False: only use them (a node whose user
+        may not create streams; :func:`ensure_streams` makes them), and subscribe in the streams
+        of ``nations`` only, without listing the server's streams.
+    user, password : the node's NATS user (a per-nation user with :func:`nation_permissions`).
+    token : a NATS authorization token (instead of user and password).
+    nkeys_seed : path of an nkey seed file (needs the ``nkeys`` package).
+    user_credentials : path of a ``.creds`` file (JWT + nkey seed; needs ``nkeys``).
+    tls : an ``ssl.SSLContext`` for TLS (overrides ``tls_ca``/``tls_cert``/``tls_key``).
+    tls_ca, tls_cert, tls_key : CA file that signed the server's certificate, and this client's
+        certificate and key (when the server verifies clients). Any of them turns TLS on; so does
+        a ``tls://`` URL.
+    tls_hostname : the name to check the server's certificate against (default: the URL's host).
+    inbox_prefix : the prefix of the connection's reply and delivery subjects (default
+        ``_INBOX``; a nation's node under :func:`nation_permissions` uses :func:`inbox_prefix`).
     """
 
     def __init__(
@@ -144,6 +259,18 @@ class AsyncNatsBus:
         request_timeout_s: float = 2.0,
         connect_timeout_s: float = 5.0,
         reconnect_wait_s: float = 0.25,
+        create_streams: bool = True,
+        user: str | None = None,
+        password: str | None = None,
+        token: str | None = None,
+        nkeys_seed: str | None = None,
+        user_credentials: str | None = None,
+        tls: ssl.SSLContext | None = None,
+        tls_ca: str | None = None,
+        tls_cert: str | None = None,
+        tls_key: str | None = None,
+        tls_hostname: str | None = None,
+        inbox_prefix: str | None = None,
     ):
         if isinstance(servers, str):
             servers = [s.strip() for s in servers.split(",") if s.strip()]
@@ -167,7 +294,21 @@ class AsyncNatsBus:
         self.request_timeout_s = float(request_timeout_s)
         self.connect_timeout_s = float(connect_timeout_s)
         self.reconnect_wait_s = float(reconnect_wait_s)
+        self.create_streams = bool(create_streams)
+        if tls is None and (tls_ca or tls_cert or tls_key):
+            tls = tls_context(tls_ca, tls_cert, tls_key)
+        if tls is None and any(u.startswith("tls://") for u in self.servers):
+            tls = tls_context()
+        self._auth: dict[str, Any] = {
+            k: v
+            for k, v in dict(
+                user=user, password=password, token=token, nkeys_seed=nkeys_seed,
+                user_credentials=user_credentials, tls=tls, tls_hostname=tls_hostname, inbox_prefix=inbox_prefix,
+            ).items()
+            if v is not None
+        }
         self.nc: Any = None
+        self._denied = ""  # the server's last permissions violation
         self.js: Any = None
         self._streams: set[str] = set()
         self._subs: list[_AsyncSub] = []
@@ -192,18 +333,25 @@ class AsyncNatsBus:
                     error_cb=self._on_error,
                     disconnected_cb=self._on_disconnected,
                     reconnected_cb=self._on_reconnected,
+                    **self._auth,
                 ),
                 timeout=self.connect_timeout_s,
             )
-        except (nats.errors.Error, OSError, asyncio.TimeoutError) as e:
+        except (nats.errors.Error, OSError, asyncio.TimeoutError, ssl.SSLError) as e:
             where = ", ".join(self.servers)
-            raise BusError(f"cannot connect to NATS at {where} within {self.connect_timeout_s} s: {e!r}") from None
+            why = f" ({self._denied})" if self._denied else ""
+            raise BusError(f"cannot connect to NATS at {where} within {self.connect_timeout_s} s: {e!r}{why}") from None
         self.js = self.nc.jetstream(timeout=self.request_timeout_s)
         for n in self.nations:
             await self.ensure_stream(n)
         return self
 
     async def _on_error(self, e: Exception) -> None:
+        if "permissions violation" in str(e).lower() or "authorization violation" in str(e).lower():  # refused
+            self.stats["permission_denied"] += 1
+            self._denied = str(e)
+            log.warning("nats: %s", e)
+            return
         log.debug("nats client error: %r", e)
 
     async def _on_disconnected(self) -> None:
@@ -216,11 +364,14 @@ class AsyncNatsBus:
         """Run ``await fn()`` until it succeeds or ``timeout`` (default publish_timeout_s) passes."""
         deadline = time.monotonic() + (self.publish_timeout_s if timeout is None else timeout)
         delay = 0.02
+        denied = self.stats["permission_denied"]
         while True:
             try:
                 return await fn()
             except _RETRYABLE as e:
                 err: Exception = e
+                if self.stats["permission_denied"] != denied:  # the server refused it: no use retrying
+                    raise BusError(f"{what}: refused by the server: {self._denied}") from None
             except nats.js.errors.APIError as e:  # e.g. "JetStream cluster not available" during elections
                 if e.code is not None and 400 <= e.code < 500 and e.code not in (408,):
                     raise BusError(f"{what}: {e}") from None
@@ -255,6 +406,9 @@ class AsyncNatsBus:
         name = stream_name(nation)
         if name in self._streams:
             return name
+        if not self.create_streams:  # made by the administrative step; this user may not look
+            self._streams.add(name)
+            return name
 
         async def attempt():
             try:
@@ -276,6 +430,8 @@ class AsyncNatsBus:
     async def streams(self) -> list[str]:
         """Sending nations whose streams exist on the server (and those configured)."""
         found = set(self.nations)
+        if not self.create_streams:
+            return sorted(found)
 
         async def attempt():
             return await self.js.streams_info()
@@ -350,6 +506,7 @@ class AsyncNatsBus:
                 f"durable {durable!r} on {stream} exists with filter {existing.config.filter_subject!r}, not {filt!r}"
             )
         config = api.ConsumerConfig(
+            name=durable,  # with a name, nats-py uses $JS.API.CONSUMER.CREATE.<stream>.<name>.<filter>
             durable_name=durable,
             deliver_policy=api.DeliverPolicy.NEW if self.deliver == "new" else api.DeliverPolicy.ALL,
             ack_policy=api.AckPolicy.EXPLICIT,
@@ -588,3 +745,17 @@ class NatsBus:
             self._loop_thread.join(timeout=5)
         if not self.loop.is_running():
             self.loop.close()
+
+
+def ensure_streams(servers: str | Sequence[str], nations: Sequence[str], **kwargs: Any) -> list[str]:
+    """The administrative step: create the streams of ``nations`` (existing ones are left as they are).
+
+    ``kwargs`` are :class:`AsyncNatsBus`'s (the admin's ``user``/``password``, ``tls_ca``,
+    ``replicas``...). Returns the stream names. Nodes then connect with ``create_streams=False``.
+    """
+    if not nations:
+        raise BusError("ensure_streams: no nation given")
+    kwargs.setdefault("name", "skyweave-admin")
+    bus = NatsBus(servers, nations=list(nations), create_streams=True, **kwargs)
+    bus.close()
+    return [stream_name(n) for n in nations]

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-import os
 import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -23,6 +22,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from skyweave.share.keyfiles import KeyFileError, write_key_file
 from skyweave.share.releasability import validate_code
 from skyweave.share.schema import Envelope, signing_bytes
 
@@ -46,10 +46,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-
-class KeyFileError(ValueError):
-    """A key file or key string that cannot be used: names the source and what was wrong."""
 
 
 class SignatureError(Exception):
@@ -101,24 +97,11 @@ def private_key_b64(key: Ed25519PrivateKey) -> str:
     return base64.b64encode(raw).decode("ascii")
 
 
-def _write(path: Path, data: bytes, mode: int, overwrite: bool) -> None:
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if overwrite else os.O_EXCL)
-    try:
-        fd = os.open(path, flags, mode)
-    except FileExistsError:
-        raise KeyFileError(f"{path}: exists (pass overwrite=True to replace it)") from None
-    try:
-        os.fchmod(fd, mode)  # os.open's mode is filtered by the umask, and ignored for an existing file
-        os.write(fd, data)
-    finally:
-        os.close(fd)
-
-
 def save_private_key(key: Ed25519PrivateKey, path: str | Path, *, overwrite: bool = False) -> Path:
     """Write ``key`` as an unencrypted PKCS#8 PEM file with mode 0600; return the path."""
     path = Path(path)
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    _write(path, pem, 0o600, overwrite)
+    write_key_file(path, pem, 0o600, overwrite)
     return path
 
 
@@ -128,7 +111,7 @@ def save_public_key(key: Ed25519PublicKey | Ed25519PrivateKey, path: str | Path,
         key = key.public_key()
     path = Path(path)
     pem = key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    _write(path, pem, 0o644, overwrite)
+    write_key_file(path, pem, 0o644, overwrite)
     return path
 
 
@@ -216,8 +199,10 @@ def load_public_key(source: str | Path | bytes | Ed25519PublicKey) -> Ed25519Pub
 def generate_nation_keys(nations: Iterable[str], directory: str | Path, *, overwrite: bool = False) -> dict[str, Path]:
     """Create ``DIR/<NATION>.key`` (0600) and ``DIR/<NATION>.pub`` for each nation.
 
-    Returns nation -> public key path, ready for :meth:`Keyring.from_config`.
+    The sealing keys are made by :func:`skyweave.share.seal.generate_nation_seal_keys`.
+    Returns nation -> (signing) public key path, ready for :meth:`Keyring.from_config`.
     """
+    nations = list(nations)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     out: dict[str, Path] = {}

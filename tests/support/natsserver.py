@@ -8,6 +8,15 @@ as ``tests.support.natsserver``, benchmarks after putting the repository root on
 
     with NatsServer(tmp_path / "js") as server:
         bus = NatsBus(server.url, nations=["USA", "JPN"])
+
+A secured server (docs/messages.md, "Securing the bus"): TLS with a test CA made here
+(:func:`make_test_pki`), one user per nation with :func:`skyweave.share.natsbus.nation_permissions`,
+an admin user, no anonymous access:
+
+    pki = make_test_pki(tmp_path / "pki")
+    secure = SecureSetup(pki, users={"USA": ("usa", "pw1"), ...}, admin=("admin", "pw0"))
+    with NatsServer(tmp_path / "js", secure=secure) as server:   # server.url is tls://...
+        ...
 """
 
 from __future__ import annotations
@@ -21,10 +30,106 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["nats_server_binary", "free_port", "NatsServer", "NatsCluster", "cluster_config"]
+__all__ = [
+    "nats_server_binary", "free_port", "NatsServer", "NatsCluster", "cluster_config", "TestPki", "make_test_pki",
+    "SecureSetup", "secure_config",
+]
+
+
+@dataclass(frozen=True)
+class TestPki:
+    """Paths of a test CA and a server certificate (for 127.0.0.1 and localhost) signed by it."""
+
+    __test__ = False  # not a pytest test class
+    ca: Path
+    cert: Path
+    key: Path
+
+
+def make_test_pki(directory: str | Path, *, hosts: tuple[str, ...] = ("127.0.0.1", "localhost"), days: int = 2) -> TestPki:
+    """Write ``ca.pem``, ``server.pem`` and ``server.key`` (ECDSA P-256) into ``directory``."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "skyweave test CA")])
+    ca = (
+        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
+                                     key_encipherment=False, data_encipherment=False, key_agreement=False,
+                                     encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    sans: list[x509.GeneralName] = []
+    for h in hosts:
+        try:
+            sans.append(x509.IPAddress(ipaddress.ip_address(h)))
+        except ValueError:
+            sans.append(x509.DNSName(h))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])]))
+        .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=days))
+        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    pki = TestPki(d / "ca.pem", d / "server.pem", d / "server.key")
+    pki.ca.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    pki.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    pki.key.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    os.chmod(pki.key, 0o600)
+    return pki
+
+
+@dataclass
+class SecureSetup:
+    """TLS, one user per nation (nation -> (user, password)), an admin, and the nodes' durable names."""
+
+    pki: TestPki
+    users: dict[str, tuple[str, str]]
+    admin: tuple[str, str]
+    durables: dict[str, list[str]] = field(default_factory=dict)
+
+
+def secure_config(secure: SecureSetup, *, name: str, host: str, port: int, http_port: int, store_dir: str | Path) -> str:
+    """A nats-server configuration file: TLS on the client port, users with permissions, JetStream."""
+    from skyweave.share.natsbus import authorization_config
+
+    return f"""server_name: {name}
+listen: {host}:{port}
+http: {host}:{http_port}
+jetstream {{
+  store_dir: "{store_dir}"
+}}
+tls {{
+  cert_file: "{secure.pki.cert}"
+  key_file: "{secure.pki.key}"
+  ca_file: "{secure.pki.ca}"
+  timeout: 2
+}}
+{authorization_config(secure.users, secure.admin, durables=secure.durables)}"""
 
 
 def nats_server_binary() -> str | None:
@@ -68,6 +173,7 @@ class NatsServer:
         routes: list[str] | None = None,
         host: str = "127.0.0.1",
         binary: str | None = None,
+        secure: SecureSetup | None = None,
     ):
         self.binary = binary or nats_server_binary()
         if self.binary is None:
@@ -81,13 +187,21 @@ class NatsServer:
         self.cluster_port = cluster_port
         self.routes = list(routes or [])
         self.log_path = self.store_dir.parent / f"{self.name}.log"
+        self.secure = secure
+        self.config_path = self.store_dir.parent / f"{self.name}.conf"
         self.proc: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
-        return f"nats://{self.host}:{self.port}"
+        return f"{'tls' if self.secure else 'nats'}://{self.host}:{self.port}"
 
     def command(self) -> list[str]:
+        if self.secure is not None:
+            self.config_path.write_text(secure_config(
+                self.secure, name=self.name, host=self.host, port=self.port, http_port=self.http_port,
+                store_dir=self.store_dir,
+            ))
+            return [self.binary, "-c", str(self.config_path)]
         cmd = [
             self.binary, "-a", self.host, "-p", str(self.port), "-m", str(self.http_port),
             "-n", self.name, "-js", "-sd", str(self.store_dir),
