@@ -23,6 +23,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	sh scripts/services.sh
+	$(BIN)/ruff check skyweave tests benchmarks
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 $(BSTAMP): $(STAMP)

@@ -184,3 +184,16 @@ def test_api_top_level_names_are_lazy_and_documented():
     with pytest.raises(AttributeError):
         skyweave.no_such_thing
     assert load_scenario(scenario_path("clutter-10")).name == "clutter-10"
+
+
+def test_track_command_every(c100, tmp_path):
+    from click.testing import CliRunner
+
+    from skyweave.cli.main import main
+
+    out = tmp_path / "t.jsonl"
+    r = CliRunner().invoke(main, ["track", "--sensors", str(c100 / "sensors.json"), "--detections",
+                                  str(c100 / "detections.jsonl"), "--out", str(out), "--every", "10", "--json"])
+    assert r.exit_code == 0, r.output
+    ts = sorted({json.loads(x)["t"] for x in out.read_text().splitlines()})
+    assert 1 <= len(ts) <= 3 and json.loads(r.output)["frames"] == len(ts)

@@ -34,8 +34,11 @@ def random_report(rng: random.Random, uid: int, sender: str, nations: list[str])
     n = 2 * dims
     return TrackReport(
         nation=sender, node=f"{sender.lower()}-n", track_id=f"TRK{uid:07d}Q", t=0.0,
-        state=[rng.uniform(-1e5, 1e5) for _ in range(n)],
-        cov=[rng.random() for _ in range(n * n)] if rng.random() < 0.3 else [],
+        # physically valid content (the gate refuses speeds beyond 1e4 m/s and covariances that
+        # are not positive definite): positions within 100 km, speeds within 1 km/s, a diagonal covariance
+        state=[rng.uniform(-1e5, 1e5) * (1.0 if k < dims else 0.01) for k in range(n)],
+        cov=[rng.random() + 0.1 if k % (n + 1) == 0 else 0.0 * rng.random() for k in range(n * n)]
+        if rng.random() < 0.3 else [],
         dims=dims, cls=rng.choice(CLASSES), class_conf=rng.random(), identity=f"ID{uid:07d}Z",
         quality=rng.randrange(16), releasable_to=tuple(sorted(marking)), sources=[f"{sender}:TRK{uid:07d}Q"],
     )

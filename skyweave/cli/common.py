@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from skyweave.io.formats import FormatError
 
 __all__ = ["SCENARIO_DIR", "Failure", "fail", "resolve_scenario", "need_file", "need_dir", "make_dir", "make_parent",
-           "console", "progress_bar", "stages_bar"]
+           "console", "progress_bar", "stages_bar", "last_time"]
 
 #: the prefix of every error line (click's, for usage errors and ClickException alike)
 PREFIX = "Error: "
@@ -225,3 +225,23 @@ def _progress():
         TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
         TimeElapsedColumn(), TimeRemainingColumn(), transient=True, console=Console(stderr=True),
     )
+
+
+def last_time(path: Path) -> float:
+    """The last line's ``t`` of a detections file (for the progress bar), 0 when unknown."""
+    import json
+
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            size = f.tell()
+            f.seek(max(0, size - 4096))
+            tail = f.read().splitlines()
+        for line in reversed(tail):
+            try:
+                return float(json.loads(line)["t"])
+            except (ValueError, KeyError, TypeError):
+                continue
+    except OSError:
+        pass
+    return 0.0

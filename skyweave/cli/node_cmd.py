@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from skyweave.cli.common import Failure, make_dir, need_file, progress_bar
+from skyweave.cli.common import Failure, last_time, make_dir, need_file, progress_bar
 
 NODE_KEYS = {
     "nation": "the node's nation (ISO 3166-1 alpha-3)", "node_id": "the node's id within its nation (default 1)",
@@ -160,7 +160,7 @@ def node(config_path):
                 time.sleep(wait)
 
     source = DetectionsFile(Path(c["detections"]), sensors)
-    total = _last_time(Path(c["detections"]))
+    total = last_time(Path(c["detections"]))
     try:
         with progress_bar(total, f"node {cfg.nation}", enabled=None if total else False) as update:
             errors = drive({cfg.nation: nd}, source, sensors, pace=pace, progress=update)
@@ -178,21 +178,3 @@ def node(config_path):
     summary["bad_lines"] = len(errors)
     click.echo(json.dumps(summary))
     sys.stdout.flush()
-
-
-def _last_time(path: Path) -> float:
-    """The last line's ``t`` of a detections file (for the progress bar), 0 when unknown."""
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, 2)
-            size = f.tell()
-            f.seek(max(0, size - 4096))
-            tail = f.read().splitlines()
-        for line in reversed(tail):
-            try:
-                return float(json.loads(line)["t"])
-            except (ValueError, KeyError, TypeError):
-                continue
-    except OSError:
-        pass
-    return 0.0

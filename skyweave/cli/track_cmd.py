@@ -76,8 +76,12 @@ _PARAMS = help_list(f"  {n} (default {d!r}): {doc}" for n, d, doc in TrackerConf
 @click.option("--lag", "lag_s", type=click.FloatRange(min=0), default=None, help="Out-of-sequence window in seconds (default 10).")
 @click.option("--id-prefix", default=None, help="Track ids are PREFIX-N (default T).")
 @click.option("--no-cov", is_flag=True, help="Leave the covariance out of tracks.jsonl (smaller files).")
+@click.option("--every", "every_s", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Write one picture per this many seconds of data time (sources whose every detection has its own "
+                   "time: ADS-B, plot-by-plot radar). Default: one per distinct detection time.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
-def track(sensors_path, detections_path, out_path, association, model, filter_, config_path, lag_s, id_prefix, no_cov, as_json):
+def track(sensors_path, detections_path, out_path, association, model, filter_, config_path, lag_s, id_prefix, no_cov,
+          every_s, as_json):
     """Track DETECTIONS from SENSORS into tracks.jsonl (docs/formats.md).
 
     Scans are processed at their own times; scans that arrive late (out of sequence) by up to
@@ -96,7 +100,8 @@ def track(sensors_path, detections_path, out_path, association, model, filter_, 
     total = _estimate_lines(detections_path)
     try:
         with progress_bar(total, f"tracking {detections_path.name}", enabled=None if not as_json else False) as update:
-            summary = track_files(sensors_path, detections_path, out_path, cfg, with_cov=not no_cov, progress=update)
+            summary = track_files(sensors_path, detections_path, out_path, cfg, with_cov=not no_cov, progress=update,
+                                      every=every_s)
     except (FormatError, ValueError, OSError) as e:
         fail(e)
     errors = summary.pop("errors")

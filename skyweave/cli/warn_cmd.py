@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from skyweave.cli.common import Failure, fail, make_parent, need_dir
+from skyweave.cli.common import Failure, fail, last_time, make_parent, need_dir, progress_bar
 from skyweave.io.formats import FormatError
 
 SHOW = 20
@@ -98,8 +98,11 @@ def warn(folder, as_json, out_path, tracks_path, prefix, every_s):
         elif tl.wants(u):
             click.echo(describe(u))
 
+    total = last_time(folder / "detections.jsonl")
     try:
-        summary = warn_files(folder, emit, warn_config=WarnConfig(alert_prefix=prefix), tracks_out=tracks_path)
+        with progress_bar(total, f"warning over {folder.name}", enabled=None if (total and not as_json) else False) as update:
+            summary = warn_files(folder, emit, warn_config=WarnConfig(alert_prefix=prefix), tracks_out=tracks_path,
+                                 progress=update)
     except (FormatError, ValueError, OSError) as e:
         fail(e)
     finally:

@@ -45,20 +45,38 @@ __all__ = [
 STRAINED_COST = -1e-6
 
 
-def candidate_track_pairs(pos: np.ndarray, sigma: np.ndarray, gamma: float):
+def candidate_track_pairs(pos: np.ndarray, sigma: np.ndarray, gamma: float, source: np.ndarray | None = None):
     """Unordered pairs (i < j) of tracks whose chi-square distance *might* be within ``gamma``.
 
     ``pos`` (K, d) positions (m), ``sigma`` (K,) = √tr Pᵢ of the position block (m). Since
     λ_max(Pᵢ + Pⱼ) ≤ (σᵢ + σⱼ)², d² ≤ γ implies |Δ| ≤ √γ (σᵢ + σⱼ) ≤ 2√γ max(σᵢ, σⱼ): each track's
     ball of radius 2√γ σᵢ in a k-d tree finds every such pair from its wider end.
+
+    ``source`` (K,), when given, keeps only pairs of different sources (a tracker already told its
+    own tracks apart): each source's balls are queried against the other sources' tracks alone,
+    so many wide tracks of one source (a flood from one partner) cost pairs with the others'
+    tracks, not with each other (K² of them). The pairs are returned sorted by (i, j).
     """
     K = len(pos)
     if K < 2:
         e = np.zeros(0, dtype=np.intp)
         return e, e
-    pt, pm = candidate_pairs(pos, 2.0 * np.sqrt(gamma) * sigma, pos)
-    keep = pt != pm
-    a, b = np.minimum(pt[keep], pm[keep]), np.maximum(pt[keep], pm[keep])
+    radius = 2.0 * np.sqrt(gamma) * sigma
+    if source is None:
+        pt, pm = candidate_pairs(pos, radius, pos)
+        keep = pt != pm
+        pt, pm = pt[keep], pm[keep]
+    else:
+        parts_t, parts_m = [], []
+        for s in np.unique(source):
+            mine = source == s
+            q, o = np.flatnonzero(mine), np.flatnonzero(~mine)
+            qt, om = candidate_pairs(pos[q], radius[q], pos[o])
+            parts_t.append(q[qt])
+            parts_m.append(o[om])
+        pt = np.concatenate(parts_t) if parts_t else np.zeros(0, dtype=np.intp)
+        pm = np.concatenate(parts_m) if parts_m else np.zeros(0, dtype=np.intp)
+    a, b = np.minimum(pt, pm), np.maximum(pt, pm)
     code = np.unique(a.astype(np.int64) * K + b)
     return (code // K).astype(np.intp), (code % K).astype(np.intp)
 

@@ -71,9 +71,19 @@ def ci_objective(M: np.ndarray, criterion: str = "det") -> np.ndarray:
     return np.trace(np.linalg.inv(M), axis1=-2, axis2=-1)
 
 
+def _inv(M: np.ndarray) -> np.ndarray:
+    """Batched inverse that survives a numerically singular member (an extreme but valid pair
+    such as 1e-13·I against diag(1e4, ..., 100) cancels to a zero matrix in floating point):
+    those members take the pseudo-inverse; the others are exactly ``np.linalg.inv``'s."""
+    try:
+        return np.linalg.inv(M)
+    except np.linalg.LinAlgError:
+        return np.linalg.pinv(M, hermitian=True)
+
+
 def _derivs(M: np.ndarray, D: np.ndarray, criterion: str):
     """First and second derivative of the objective along M + s·D at s (batched (G, m, m))."""
-    Mi = np.linalg.inv(M)
+    Mi = _inv(M)
     A = Mi @ D
     if criterion == "det":
         g = -np.trace(A, axis1=1, axis2=2)
@@ -86,8 +96,12 @@ def _derivs(M: np.ndarray, D: np.ndarray, criterion: str):
 
 
 def _line_min(M0: np.ndarray, D: np.ndarray, criterion: str, tol: float = 1e-10,
-              max_iter: int = 60) -> np.ndarray:
+              max_iter: int = 60, M1: np.ndarray | None = None) -> np.ndarray:
     """argmin over s ∈ [0, 1] of the objective of M0 + s·D, batched; M0, M0 + D positive definite.
+
+    ``M1``: the end point M0 + D computed directly (J₁ rather than J₂ + (J₁ − J₂)): for an
+    extreme pair (1e-13·I against diag(1e4, ..., 100)) the sum cancels to zero in floating point
+    and the derivative there would be taken at a singular matrix.
 
     The objective is convex in s, so its derivative is increasing: endpoints are taken when the
     derivative does not change sign (s = ½ when it is zero throughout: equal covariances), else
@@ -99,7 +113,7 @@ def _line_min(M0: np.ndarray, D: np.ndarray, criterion: str, tol: float = 1e-10,
     if G == 0:
         return s
     g0, _ = _derivs(M0, D, criterion)
-    g1, _ = _derivs(M0 + D, D, criterion)
+    g1, _ = _derivs(M0 + D if M1 is None else M1, D, criterion)
     flat = (g0 >= 0) & (g1 <= 0)          # g0 ≤ g1 by convexity, so both are 0: every s is optimal
     at0 = (g0 >= 0) & ~flat
     at1 = (g1 <= 0) & ~flat
@@ -176,7 +190,7 @@ def ci_weights(P: np.ndarray, criterion: str = "det", method: str = "exact", *,
     if method == "ifci":
         return ifci_weights(J)
     if n == 2:
-        s = _line_min(J[:, 1], J[:, 0] - J[:, 1], criterion)
+        s = _line_min(J[:, 1], J[:, 0] - J[:, 1], criterion, M1=J[:, 0])
         return np.stack([s, 1.0 - s], axis=1)
     # exact for n >= 3: pairwise coordinate descent from the fast weights
     w = ifci_weights(J)
@@ -193,7 +207,7 @@ def ci_weights(P: np.ndarray, criterion: str = "det", method: str = "exact", *,
             base = M[act] - w[act, i, None, None] * J[act, i] - w[act, k, None, None] * J[act, k]
             M0 = base + ti * J[act, k]
             D = ti * (J[act, i] - J[act, k])
-            s = _line_min(M0, D, criterion)
+            s = _line_min(M0, D, criterion, M1=base + ti * J[act, i])
             wi_new = s * tot[act]
             moved = max(moved, float(np.max(np.abs(wi_new - w[act, i]))))
             w[act, i] = wi_new
@@ -211,7 +225,7 @@ def ci_combine(x: np.ndarray, J: np.ndarray, w: np.ndarray):
     """
     M = np.einsum("gn,gnij->gij", w, J)
     y = np.einsum("gn,gnij,gnj->gi", w, J, x)
-    P = _sym(np.linalg.inv(M))
+    P = _sym(_inv(M))
     return np.einsum("gij,gj->gi", P, y), P
 
 

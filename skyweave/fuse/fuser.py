@@ -411,7 +411,7 @@ class Fuser:
         rule = Hysteresis(*cfg.gates(m), cfg.split_after, cfg.confirm_after)
         # σᵢ = √tr Pᵢ of the position block (m): how far the pre-gate looks around track i
         sigma = np.sqrt(np.trace(a.P[:, :d, :d], axis1=1, axis2=2))
-        pi, pj = candidate_track_pairs(a.x[:, :d], sigma, rule.loose)
+        pi, pj = candidate_track_pairs(a.x[:, :d], sigma, rule.loose, tracks.nation)
         pi, pj = self._pairs.with_linked(keys, pi, pj)
         ok = compatible_pairs(tracks.nation, tracks.identity, pi, pj)
         pi, pj = pi[ok], pj[ok]

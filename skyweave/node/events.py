@@ -158,7 +158,8 @@ class LatestSink:
     supersede pictures of the same kind, an alert's update supersedes that alert's previous
     one, and scan and verdict events are kept only as the latest of their kind: a consumer that
     falls behind sees the newest state, never a queue growing without bound. ``dropped`` counts
-    the superseded events. Events reach ``inner`` in the order of their slots' first filing.
+    the superseded events. Pending events reach ``inner`` in the order they were filed (a newer
+    state of a slot goes to the back of the queue).
     """
 
     may_drop = True

@@ -40,7 +40,9 @@ files byte for byte.
 
 from __future__ import annotations
 
+import copy
 import json
+import logging
 import threading
 import time
 from collections import Counter
@@ -60,6 +62,8 @@ from skyweave.share import Keyring, NodeStatus, Sequencer
 from skyweave.track.config import TrackerConfig
 from skyweave.track.tracker import Frame
 
+log = logging.getLogger("skyweave.node")
+
 
 @dataclass
 class NodeConfig:
@@ -74,6 +78,10 @@ class NodeConfig:
     fuse_thread: bool = False            # ... on a thread of its own: one fusion takes every frame queued meanwhile
     fuse_interval_s: float = 0.0         # fuse on own scans at most this often (s of scenario time; 0: every scan)
     stale_s: float = 30.0                # partner messages older than this (scenario s) are rejected as stale
+    future_s: float = 5.0                # ... later than this ahead of the node's clock (s), as future
+    max_remote_per_partner: int = 20_000  # live tracks held per partner nation (more are refused: too_many)
+    max_alerts_per_partner: int = 2_000   # alert ids held per partner nation (the least recently updated go first)
+    alert_max_age_s: float = 3600.0      # a partner's alert not updated for this long (s) is forgotten
     deterministic: bool = False          # sequence numbers from 1 and no fusion thread: reproducible runs
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     fuser: FuserConfig = field(default_factory=FuserConfig)
@@ -113,15 +121,18 @@ class NationNode:
         if sequencer is None and cfg.deterministic:
             sequencer = Sequencer(1)
         # until the node knows the time (no scan or advance yet: e.g. a restarted node catching up by
-        # replay) the gate's clock is NaN and frames are not judged by age; the fuser still leaves out
-        # reports older than max_age_s
+        # replay) the link holds partners' frames unjudged, and judges them when the clock is set
+        # (ShareLink.release), so the stale and future checks hold from the first frame
+        self._lock = threading.RLock()
         self.link = ShareLink(cfg.nation, cfg.node_id, key, keyring, bus, partners=cfg.partners, dims=self.dims,
-                              stale_s=cfg.stale_s, clock=self._gate_clock, sequencer=sequencer, durable=durable,
-                              on_tracks=self._on_tracks, on_verdict=self._on_verdict)
+                              stale_s=cfg.stale_s, future_s=cfg.future_s, clock=self._gate_clock,
+                              sequencer=sequencer, durable=durable, on_tracks=self._on_tracks,
+                              on_verdict=self._on_verdict, max_remote_per_partner=cfg.max_remote_per_partner,
+                              max_alerts_per_partner=cfg.max_alerts_per_partner,
+                              alert_max_age_s=cfg.alert_max_age_s, lock=self._lock)
         self.node_stats: Counter = Counter()
         self._next_tick: float | None = None
         self._last_tick = -np.inf
-        self._lock = threading.RLock()
         self.wall_clock = wall_clock
         self.timing: list[tuple] = []  # ("scan", t, wall) of own scans; ("fused", nation, t, wall) of partners' reports
         self.keep_timing = False
@@ -183,6 +194,8 @@ class NationNode:
         return self.core.stats + self.link.stats + self.node_stats
 
     def _gate_clock(self) -> float:
+        """The node's clock (scenario s) for the gate; NaN until the first scan, advance or tick
+        (the link holds frames until then)."""
         t = self.core.t_now
         return t if np.isfinite(t) else float("nan")
 
@@ -195,6 +208,12 @@ class NationNode:
 
     def ingest(self, raw: RawScan) -> None:
         """One of this nation's own scans (columns as read from detections.jsonl)."""
+        try:
+            self._ingest(raw)
+        finally:
+            self.link.release()  # the clock may have been set just now: judge the frames held until then
+
+    def _ingest(self, raw: RawScan) -> None:
         with self._lock:
             if self.keep_timing:
                 self.timing.append(("scan", raw.t, self.wall_clock()))
@@ -246,7 +265,7 @@ class NationNode:
         pic = self.tracker.picture()
         self._pic = pic
         local = self._local_set(pic)
-        fused = self.fuser.update(max(t, pic.t), local, self.link.remote_set(t, self.config.fuser.max_age_s))
+        fused = self._fuse_guarded(max(t, pic.t), t, local)
         self.last_picture = fused
         self._flags = {
             tid: ReportFlags(str(fused.local_ntn[i]), bool(fused.local_report[i]), bool(fused.local_stopped[i]),
@@ -258,10 +277,55 @@ class NationNode:
         self.hub.emit(PictureFused(float(fused.t), fused, self.nation, tick))
         return fused
 
+    def _fuse_guarded(self, t_fuse: float, t: float, local: TrackSet):
+        """``fuser.update`` on the local and the partners' tracks; a failure caused by partners'
+        reports evicts them and fusion goes on (counted: ``fusion_errors``, ``fusion_evicted``).
+
+        The culprits are found by bisection over the partners' reports, each trial on a copy of
+        the fuser (O(k log n) trial fusions for k culprits among n reports); when no single report
+        is to blame (a combination), every partner report is dropped. A failure on the local
+        tracks alone is this node's own bug and is raised."""
+        max_age = self.config.fuser.max_age_s
+        keys = self.link.remote_keys(t, max_age)
+        try:
+            return self.fuser.update(t_fuse, local, self.link.remote_set(t, max_age, keys))
+        except Exception:
+            if not keys:
+                raise
+            self.node_stats["fusion_errors"] += 1
+            log.exception("node %s: fusion failed on partners' reports; finding the culprits", self.nation)
+        base = copy.deepcopy(self.fuser)
+
+        def fails(ks: list[str]) -> bool:
+            try:
+                copy.deepcopy(base).update(t_fuse, local, self.link.remote_set(t, max_age, ks))
+                return False
+            except Exception:
+                return True
+
+        def culprits(ks: list[str]) -> list[str]:
+            if not fails(ks):
+                return []
+            if len(ks) == 1:
+                return ks
+            h = len(ks) // 2
+            return culprits(ks[:h]) + culprits(ks[h:])
+
+        bad = culprits(keys)
+        if not bad or fails([k for k in keys if k not in set(bad)]):
+            bad = keys
+        bad_set = set(bad)
+        good = [k for k in keys if k not in bad_set]
+        log.warning("node %s: evicted %d partner report(s) that broke fusion: %s", self.nation, len(bad), bad[:5])
+        self.link.evict(bad)
+        self.node_stats["fusion_evicted"] += len(bad)
+        return self.fuser.update(t_fuse, local, self.link.remote_set(t, max_age, good))
+
     def advance(self, t: float) -> None:
         """Move the node's clock (scenario seconds) to ``t``: the network's common time."""
         with self._lock:
             self.core.t_now = max(self.core.t_now, t)
+        self.link.release()  # frames held while the clock was unset are judged now
 
     def due(self, t: float) -> bool:
         """Is a periodic tick due at scenario time ``t``?"""
@@ -279,12 +343,14 @@ class NationNode:
             if self._next_tick is not None:
                 while self._next_tick <= t:
                     self._next_tick += cfg.report_interval_s
+            self.link.prune_alerts(t)
             fused = self._fuse(t, tick=True)
             self._last_tick = t
             self.link.publish_tracks(t, self._pic, np.ones(len(self._pic), dtype=bool), self._flags,
                                      responsibility=cfg.responsibility, ending=True)
             self.node_stats["ticks"] += 1
-            return fused
+        self.link.release()
+        return fused
 
     def _local_set(self, pic: Frame) -> TrackSet:
         marks = self.core.marks_of(pic.sensors)

@@ -13,6 +13,12 @@ injected frames carry track ids starting with ``RED-`` so a test can prove none 
 - unsigned: a frame without a signature (``unsigned``);
 - unreleasable: a frame signed with the real key of a nation (an insider's mistake) whose report
   is marked for nations that exclude the recipient (``unreleasable``).
+
+:meth:`RedTeam.content_attack` plays a compromised partner (issue 11): one frame signed with the
+partner's real key, every report of it hostile in content (the receiver's own nation, a third
+nation, a 2-D state in a 3-D network, a state of 1e300, a 64-character network track number, a
+time 1e5 s ahead with quality 15); each must be refused under its reason
+(docs/messages.md, "Threat model and limits").
 """
 
 from __future__ import annotations
@@ -56,6 +62,41 @@ class RedTeam:
         if sign:
             env = sign_envelope(env, key)
         return encode_envelope(env)
+
+    def content_attack(self, victim: str, partner: str, t: float) -> Counter:
+        """One frame to ``victim`` signed with ``partner``'s real key whose reports are all hostile in
+        content; returns the reasons each must be refused for."""
+        n = 2 * self.dims
+        third = next((x for x in self.nations if x not in (victim, partner)), None)
+        good_cov = [float(i == j) * 100.0 for i in range(n) for j in range(n)]
+
+        def rep(tag, nation=partner, **kw):
+            self._seq += 1
+            kw.setdefault("state", [1.0] * n)
+            kw.setdefault("dims", self.dims)
+            kw.setdefault("cov", good_cov if kw["dims"] == self.dims else [])
+            return TrackReport(nation=nation, node="red", track_id=f"RED-{tag}-{self._seq}", t=kw.pop("t", float(t)),
+                               releasable_to=tuple(sorted({victim, partner})), **kw)
+
+        other_dims = 2 if self.dims == 3 else 3
+        reports = [
+            (rep("own", nation=victim), "own_nation"),
+            (rep("dims", dims=other_dims, state=[1.0] * (2 * other_dims)), "bad_dims"),
+            (rep("huge", state=[1e300] + [1.0] * (n - 1)), "out_of_range"),
+            (rep("ntn", ntn=f"{victim}-N" + "9" * 59), "bad_ntn"),
+            (rep("future", t=float(t) + 1e5, quality=15), "time_skew"),
+        ]
+        if third is not None:
+            reports.append((rep("third", nation=third), "wrong_sender"))
+        self._seq += 1
+        marking = tuple(sorted({victim, partner}))
+        env = Envelope(kind="tracks", sender=partner, node="red", seq=self._seq,
+                       msg_id=make_msg_id(partner, "red", self._seq), t=float(t), recipient=victim,
+                       releasable_to=marking, payload=encode_body("tracks", [r for r, _ in reports]))
+        self.bus.publish(subject_for(partner, victim, "tracks"), encode_envelope(sign_envelope(env, self.keys[partner])))
+        expected = Counter(reason for _, reason in reports)
+        self.sent.update({"content": len(reports)})
+        return expected
 
     def attack(self, t: float) -> Counter:
         """One round of every kind of hostile frame to every node, at scenario time ``t``; returns what was sent."""

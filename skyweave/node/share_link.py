@@ -9,6 +9,19 @@
 - in: admitted partner reports kept per (nation, track), newest first, and handed to the fuser as
   a :class:`~skyweave.fuse.TrackSet`; partner alerts kept by id; every verdict counted by reason.
 
+Bounded (docs/messages.md, "Threat model and limits"): at most ``max_remote_per_partner`` live
+tracks per partner nation (a report of a new track beyond it is refused as ``too_many``), at most
+``max_alerts_per_partner`` alert ids per partner (the oldest forgotten first), alerts forgotten
+``alert_max_age_s`` after their last update, reports after 3 × the fuser's ``max_age_s``.
+
+The gate's clock: frames that arrive before the node knows its time (a node started, or restarted
+and catching up by replay, before its first scan or :meth:`~skyweave.node.node.NationNode.advance`)
+are held, unjudged, and judged in arrival order the moment the clock is set
+(:meth:`ShareLink.release`), so the stale and future checks hold from the first frame. At most
+``max_held`` frames are held; beyond that, and for frames still held when the link stops, they are
+refused as ``no_clock``. Held frames have been acknowledged to JetStream (the handler returned):
+a node that dies before its clock is set loses them (the journal of the interop issue closes that).
+
 No numerics beyond array conversion, no fusion: :class:`~skyweave.node.node.NationNode` decides
 when to fuse and what to report.
 """
@@ -16,6 +29,8 @@ when to fuse and what to report.
 from __future__ import annotations
 
 import logging
+import math
+import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +49,10 @@ from skyweave.share import (
     Sequencer,
     TrackReport,
 )
+from skyweave.share.admission import Admitted
+
+#: reasons counted by the link itself (beyond the gate's REASONS)
+LINK_REASONS = ("too_many", "no_clock", "handler_error")
 
 log = logging.getLogger("skyweave.node")
 
@@ -71,32 +90,135 @@ def alert_report(u: dict, nation: str) -> AlertReport:
     )
 
 
+class GuardedReceiver(Receiver):
+    """A :class:`~skyweave.share.Receiver` that holds frames until its clock is set, reports each
+    item the gate refused (``on_item_refused(env, index, reason, detail)``), and never lets a
+    callback's exception out (counted as ``handler_error``, logged): nothing a partner sends may
+    raise out of a node, whatever bus delivers it."""
+
+    def __init__(self, gate: Gate, bus, *, clock: Callable[[], float], max_held: int,
+                 on_item_refused: Callable, on_link_reject: Callable, **kw):
+        for name in ("on_tracks", "on_alerts", "on_status", "on_reject"):
+            if kw.get(name) is not None:
+                kw[name] = self._guarded(kw[name])
+        super().__init__(gate, bus, **kw)
+        self.clock = clock
+        self.max_held = int(max_held)
+        self.on_item_refused = on_item_refused
+        self.on_link_reject = on_link_reject
+        self.held: list[tuple[str, bytes]] = []
+        self._held_lock = threading.Lock()
+
+    def clock_set(self) -> bool:
+        return math.isfinite(self.clock())
+
+    def handle(self, subject: str, data: bytes):
+        if not self.clock_set():
+            with self._held_lock:
+                if not self.clock_set():  # checked again: release() may have run meanwhile
+                    if len(self.held) < self.max_held:
+                        self.held.append((subject, data))
+                        return None
+                    full = True
+                else:
+                    full = False
+            if full:  # outside the held lock: the callback takes the node's lock
+                self._safe(self.on_link_reject, "no_clock")
+                return None
+        return self._judge(subject, data)
+
+    def release(self) -> int:
+        """Judge the held frames, in arrival order (once the clock is set); returns how many."""
+        n = 0
+        while True:
+            with self._held_lock:
+                if not self.held or not self.clock_set():
+                    return n
+                batch, self.held = self.held, []
+            for subject, data in batch:
+                self._judge(subject, data)
+            n += len(batch)
+
+    def drop_held(self) -> int:
+        """Refuse every frame still held (``no_clock``); returns how many."""
+        with self._held_lock:
+            batch, self.held = self.held, []
+        for _ in batch:
+            self._safe(self.on_link_reject, "no_clock")
+        return len(batch)
+
+    def _judge(self, subject: str, data: bytes):
+        """The Receiver's own handling (opening, the gate, the callbacks: each guarded), then each
+        item the gate refused is reported."""
+        try:
+            verdict = super().handle(subject, data)
+        except Exception:  # the callbacks are guarded: this is the receiver's own fault
+            log.exception("node %s: the receiver failed on a partner's frame; frame dropped", self.gate.nation)
+            self._safe(self.on_link_reject, "handler_error")
+            return None
+        if isinstance(verdict, Admitted):
+            for i, reason, detail in verdict.refused:
+                self._safe(self.on_item_refused, verdict.envelope, i, reason, detail)
+        return verdict
+
+    def _guarded(self, cb: Callable) -> Callable:
+        def call(*args):
+            self._safe(cb, *args)
+        return call
+
+    def _safe(self, cb, *args) -> None:
+        try:
+            cb(*args)
+        except Exception:
+            log.exception("node %s: a handler failed on a partner's frame; frame dropped", self.gate.nation)
+            try:
+                self.on_link_reject("handler_error")
+            except Exception:
+                pass
+
+
 class ShareLink:
     """One node's publisher, gate and receiver, and its memory of partners' reports and alerts.
 
     ``on_tracks(env, reports)`` is called (under the bus's delivery thread) after admitted
-    reports are stored; ``on_verdict(verdict)`` for every frame the gate judged.
+    reports are stored; ``on_verdict(admitted, reason, sender, kind, items)`` for every frame the
+    gate judged and every item it or the link refused.
+
+    ``stale_s``: frames and reports older than this (s) are ``stale``; ``future_s``: later than
+    this ahead of the node's clock, ``future``.
     """
 
     def __init__(self, nation: str, node_id: str, key, keyring: Keyring, bus, *, partners: tuple[str, ...],
                  dims: int, stale_s: float, clock: Callable[[], float], sequencer: Sequencer | None = None,
-                 durable: str | None = None, on_tracks: Callable | None = None, on_verdict: Callable | None = None):
+                 durable: str | None = None, on_tracks: Callable | None = None, on_verdict: Callable | None = None,
+                 future_s: float = 5.0, max_remote_per_partner: int = 20_000, max_alerts_per_partner: int = 2_000,
+                 alert_max_age_s: float = 3600.0, max_held: int = 50_000, lock=None):
+        # the bus delivers on its own thread: the link's memory is changed only under the node's lock
+        self.lock = lock if lock is not None else threading.RLock()
         self.nation = nation
         self.node_id = node_id
         self.partners = partners
         self.dims = dims
         self.bus = bus
+        self.clock = clock
+        self.max_remote_per_partner = int(max_remote_per_partner)
+        self.max_alerts_per_partner = int(max_alerts_per_partner)
+        self.alert_max_age_s = float(alert_max_age_s)
         self.publisher = Publisher(nation, node_id, key, partners, bus, sequencer=sequencer)
-        self.gate = Gate(nation, keyring, clock=clock, max_age_s=stale_s, max_future_s=stale_s)
+        self.gate = Gate(nation, keyring, clock=clock, max_age_s=stale_s, max_future_s=future_s, dims=dims)
         self.remote: dict[str, TrackReport] = {}
         self.remote_alerts: dict[str, AlertReport] = {}
+        self._per_partner: Counter = Counter()  # live remote tracks per nation
+        self._alerts_of: dict[str, dict[str, float]] = {}  # nation -> alert id -> t of its last update
         self.rejected: Counter = Counter()
         self.stats: Counter = Counter()
         self.reported: set[str] = set()
         self._on_tracks = on_tracks
         self._on_verdict = on_verdict
-        self.receiver = Receiver(self.gate, bus, durable=durable or f"{nation}-{node_id}", on_tracks=self._tracks,
-                                 on_alerts=self._alerts, on_reject=self._reject)
+        self.receiver = GuardedReceiver(self.gate, bus, clock=clock, max_held=max_held,
+                                        on_item_refused=self._refuse_item, on_link_reject=self._link_reject,
+                                        durable=durable or f"{nation}-{node_id}", on_tracks=self._tracks,
+                                        on_alerts=self._alerts, on_reject=self._reject)
 
     def start(self) -> "ShareLink":
         self.receiver.start()
@@ -104,41 +226,110 @@ class ShareLink:
 
     def stop(self) -> None:
         self.receiver.stop()
+        self.receiver.release()
+        self.receiver.drop_held()
+
+    def release(self) -> int:
+        """Judge the frames held while the node's clock was unset (call once it is set)."""
+        if not self.receiver.held:
+            return 0
+        return self.receiver.release()
 
     # ------------------------------------------------------------------ in
 
+    def _forget(self, key: str) -> None:
+        r = self.remote.pop(key, None)
+        if r is not None:
+            self._per_partner[r.nation] -= 1
+
+    def evict(self, keys) -> None:
+        """Forget the partners' reports under ``keys`` ("NATION:track_id")."""
+        for k in keys:
+            self._forget(k)
+
     def _tracks(self, env, reports) -> None:
-        for r in reports:
-            key = f"{r.nation}:{r.track_id}"
-            if r.status == "deleted":
-                self.remote.pop(key, None)
-                continue
-            old = self.remote.get(key)
-            if old is None or r.t >= old.t:
-                self.remote[key] = r
-        self.stats["reports_in"] += len(reports)
-        if self._on_verdict is not None:
-            self._on_verdict(True, "ok", env.sender, "tracks", len(reports))
-        if self._on_tracks is not None:
-            self._on_tracks(env, reports)
+        with self.lock:
+            cap = self.max_remote_per_partner
+            for r in reports:
+                key = f"{r.nation}:{r.track_id}"
+                if r.status == "deleted":
+                    self._forget(key)
+                    continue
+                old = self.remote.get(key)
+                if old is None:
+                    if self._per_partner[r.nation] >= cap:
+                        self._link_reject("too_many", env.sender, "tracks")
+                        continue
+                    self._per_partner[r.nation] += 1
+                    self.remote[key] = r
+                elif r.t >= old.t:
+                    self.remote[key] = r
+            self.stats["reports_in"] += len(reports)
+            if self._on_verdict is not None:
+                self._on_verdict(True, "ok", env.sender, "tracks", len(reports))
+            if self._on_tracks is not None:
+                self._on_tracks(env, reports)
 
     def _alerts(self, env, alerts) -> None:
-        for a in alerts:
-            self.remote_alerts[a.alert_id] = a
-        self.stats["alerts_in"] += len(alerts)
-        if self._on_verdict is not None:
-            self._on_verdict(True, "ok", env.sender, "alerts", len(alerts))
+        with self.lock:
+            mine = self._alerts_of.setdefault(env.sender, {})
+            for a in alerts:
+                old = self.remote_alerts.get(a.alert_id)
+                if old is not None and old.nation not in (None, env.sender):
+                    self._link_reject("wrong_sender", env.sender, "alerts")  # another nation's alert id
+                    continue
+                self.remote_alerts[a.alert_id] = a
+                mine.pop(a.alert_id, None)
+                mine[a.alert_id] = a.t  # dicts keep insertion order: the least recently updated first
+            while len(mine) > self.max_alerts_per_partner:
+                self.remote_alerts.pop(next(iter(mine)), None)
+                del mine[next(iter(mine))]
+            self.prune_alerts(self.clock())
+            self.stats["alerts_in"] += len(alerts)
+            if self._on_verdict is not None:
+                self._on_verdict(True, "ok", env.sender, "alerts", len(alerts))
+
+    def prune_alerts(self, t: float) -> None:
+        """Forget partners' alerts not updated for ``alert_max_age_s`` (s) before ``t``."""
+        if not math.isfinite(t):
+            return
+        floor = t - self.alert_max_age_s
+        for mine in self._alerts_of.values():
+            while mine:
+                aid, ta = next(iter(mine.items()))
+                if ta >= floor:
+                    break
+                del mine[aid]
+                self.remote_alerts.pop(aid, None)
 
     def _reject(self, verdict) -> None:
-        self.rejected[verdict.reason] += 1
-        if self._on_verdict is not None:
-            self._on_verdict(False, verdict.reason, (verdict.sender or "").split("/")[0], "", 0)
+        with self.lock:
+            self.rejected[verdict.reason] += 1
+            if self._on_verdict is not None:
+                self._on_verdict(False, verdict.reason, (verdict.sender or "").split("/")[0], "", 0)
 
-    def remote_set(self, t: float, max_age_s: float) -> TrackSet:
-        """Partners' live reports as a TrackSet (reports older than 3 × ``max_age_s`` are forgotten)."""
+    def _refuse_item(self, env, index: int, reason: str, detail: str) -> None:
+        self._link_reject(reason, env.sender, env.kind)
+
+    def _link_reject(self, reason: str, sender: str = "", kind: str = "") -> None:
+        with self.lock:
+            self.rejected[reason] += 1
+            if self._on_verdict is not None:
+                self._on_verdict(False, reason, sender, kind, 1 if kind else 0)
+
+    def remote_keys(self, t: float, max_age_s: float) -> list[str]:
+        """The keys of the partners' live reports, in :meth:`remote_set` order (reports older than
+        3 × ``max_age_s`` before ``t`` are forgotten first)."""
         for k in [k for k, r in self.remote.items() if t - r.t > 3 * max_age_s]:
-            del self.remote[k]
-        rs = list(self.remote.values())
+            self._forget(k)
+        return list(self.remote)
+
+    def remote_set(self, t: float, max_age_s: float, keys: list[str] | None = None) -> TrackSet:
+        """Partners' live reports as a TrackSet (reports older than 3 × ``max_age_s`` are forgotten);
+        ``keys``: only those reports."""
+        if keys is None:
+            keys = self.remote_keys(t, max_age_s)
+        rs = [self.remote[k] for k in keys if k in self.remote]
         if not rs:
             return TrackSet.empty(self.dims)
         n = 2 * self.dims

@@ -16,6 +16,24 @@ reason by name (docs/messages.md, "Trust rules"):
    ``malformed``      the payload does not decode as the envelope's kind;
 8. ``stale``          content time ``t`` older than ``now - max_age_s``;
    ``future``         ``t`` later than ``now + max_future_s``.
+9. the content of an admitted ``tracks`` or ``alerts`` frame, item by item (:class:`ContentLimits`):
+   a bad item is refused alone and counted under its reason, the good items of the frame are
+   kept (the frame is ``Admitted`` with the survivors, possibly none, and ``refused`` lists the
+   others). A partner's node may be buggy or compromised and holds a valid key, so the signature
+   says only who spoke, never that what was said is sound:
+
+   ``own_nation``     a report or alert claims the receiver's own nation;
+   ``wrong_sender``   its nation (or node) is not the envelope's signed sender: there are no relays;
+   ``time_skew``      its ``t`` later than the envelope's ``t + max_skew_s`` or earlier than
+                      ``envelope t - max_age_s``;
+   ``stale`` / ``future`` its own ``t`` judged against ``now`` like the envelope's;
+   ``bad_dims``       ``dims`` is not the receiving node's (state 2·dims, covariance (2·dims)²);
+   ``out_of_range``   a position beyond ``max_position_m`` or a speed beyond ``max_speed_mps``;
+   ``bad_covariance`` a variance beyond ``max_variance`` (or not positive), not symmetric, or not
+                      positive definite (Cholesky);
+   ``bad_ntn``        a network track number outside the numbering scheme (``NAT-N`` and at most
+                      ``ntn_digits`` digits): a valid-looking ``JPN-N`` + 59 nines would push the
+                      receiver's counter past what its own reports may carry.
 
 Replay rule (per sender node, i.e. per (nation, node id)), with ``W = window``:
 ``hwm`` is the highest sequence number admitted so far (0 before any), and ``recent`` maps each
@@ -39,11 +57,14 @@ from __future__ import annotations
 import hashlib
 import heapq
 import logging
+import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import msgspec
+import numpy as np
 from cryptography.exceptions import InvalidSignature
 
 from skyweave.share.schema import (
@@ -57,7 +78,7 @@ from skyweave.share.schema import (
 from skyweave.share.signing import Keyring
 from skyweave.share.releasability import validate_code
 
-__all__ = ["REASONS", "Admitted", "Rejected", "Verdict", "Gate", "Admission"]
+__all__ = ["REASONS", "CONTENT_REASONS", "ContentLimits", "Admitted", "Rejected", "Verdict", "Gate", "Admission"]
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +93,42 @@ REASONS = (
     "duplicate",
     "stale",
     "future",
+    "own_nation",
+    "wrong_sender",
+    "time_skew",
+    "bad_dims",
+    "out_of_range",
+    "bad_covariance",
+    "bad_ntn",
 )
+#: the reasons an item (a report or an alert) of an admitted frame is refused for
+CONTENT_REASONS = ("own_nation", "wrong_sender", "time_skew", "stale", "future", "bad_dims", "out_of_range",
+                   "bad_covariance", "bad_ntn")
+
+
+@dataclass(frozen=True, slots=True)
+class ContentLimits:
+    """What a partner's report may say (docs/messages.md, "Threat model and limits").
+
+    The physical limits admit everything real (a ballistic missile at 7 km/s and 1,000 km up,
+    an unobserved altitude with a 1e8 m standard deviation) and nothing that would overflow or
+    blind the fusion.
+
+    max_skew_s : a report's ``t`` may lie at most this much (s) after its envelope's ``t``.
+    max_position_m : |x|, |y|, |z| at most this (m, scenario ENU frame).
+    max_speed_mps : each velocity component at most this in magnitude (m/s).
+    max_variance : each diagonal term of the covariance at most this (m² or m²/s²).
+    sym_tol : |P_ij − P_ji| ≤ sym_tol·sqrt(P_ii P_jj) (relative asymmetry allowed, rounding).
+    ntn_digits : a network track number is ``"NAT-N"`` and 1 to ``ntn_digits`` digits, an integer
+        below 10**ntn_digits, or empty.
+    """
+
+    max_skew_s: float = 5.0
+    max_position_m: float = 1e8
+    max_speed_mps: float = 1e4
+    max_variance: float = 1e16
+    sym_tol: float = 1e-6
+    ntn_digits: int = 9
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +137,7 @@ class Admitted:
 
     envelope: Envelope
     body: Any  # list[TrackReport] | list[AlertReport] | NodeStatus, by envelope.kind
+    refused: tuple = ()  # (index in the frame, reason, detail) of each item refused (step 9)
     ok: ClassVar[bool] = True
     reason: ClassVar[None] = None
 
@@ -137,6 +194,9 @@ class Gate:
         Default 5 s.
     window : W of the replay rule, in sequence numbers. Default 4096.
     max_bytes : larger frames are ``malformed`` without being parsed.
+    dims : the receiving node's dimensions (2 or 3); reports of other dims are ``bad_dims``
+        (None: any dims the schema allows).
+    limits : the content limits of step 9 (:class:`ContentLimits`).
 
     Never raises on a frame's content: every fault becomes a counted, logged Rejected.
     """
@@ -151,6 +211,8 @@ class Gate:
         max_future_s: float | None = 5.0,
         window: int = 4096,
         max_bytes: int = MAX_FRAME_BYTES,
+        dims: int | None = None,
+        limits: ContentLimits = ContentLimits(),
     ):
         self.nation = validate_code(nation)
         self.keyring = keyring
@@ -161,6 +223,11 @@ class Gate:
             raise ValueError(f"window must be >= 1 sequence number, got {window}")
         self.window = int(window)
         self.max_bytes = int(max_bytes)
+        if dims not in (None, 2, 3):
+            raise ValueError(f"dims must be 2, 3 or None, got {dims!r}")
+        self.dims = dims
+        self.limits = limits
+        self._ntn_re = re.compile(r"^[A-Z]{3}-N[0-9]{1,%d}$" % int(limits.ntn_digits))
         self.counts: dict[str, int] = {r: 0 for r in REASONS}
         self.admitted = 0
         self._windows: dict[tuple[str, str], _Window] = {}
@@ -242,7 +309,104 @@ class Gate:
             win = self._windows[(env.sender, env.node)] = _Window()
         win.add(env.seq, digest, self.window)
         self.admitted += 1
-        return Admitted(env, body)
+        if env.kind == "status":
+            return Admitted(env, body)
+        refused = self._check_items(env, body, now)
+        if refused:
+            bad = {i for i, _, _ in refused}
+            body = [item for i, item in enumerate(body) if i not in bad]
+            by = {}
+            for _, reason, _ in refused:
+                self.counts[reason] += 1
+                by[reason] = by.get(reason, 0) + 1
+            log.warning("%s refused %d of %d items of %s from %s/%s: %s (first: %s)", self.nation, len(refused),
+                        len(refused) + len(body), env.msg_id, env.sender, env.node, by, refused[0][2])
+        return Admitted(env, body, tuple(refused))
+
+    # ------------------------------------------------------------------ step 9: the content
+
+    def _check_items(self, env: Envelope, body: list, now: float) -> list[tuple[int, str, str]]:
+        """(index, reason, detail) of every item of ``body`` that breaks a content rule."""
+        lim = self.limits
+        refused: list[tuple[int, str, str]] = []
+        covs: dict[int, list[tuple[int, list[float]]]] = {}  # n -> (index, row-major cov) to check in batch
+        lo_t = env.t - self.max_age_s if self.max_age_s is not None else -math.inf
+        hi_t = env.t + lim.max_skew_s
+        for i, it in enumerate(body):
+            why = self._check_common(env, it, now, lo_t, hi_t)
+            if why is None and env.kind == "tracks":
+                why = self._check_report(it)
+                if why is None and it.cov:
+                    covs.setdefault(2 * it.dims, []).append((i, it.cov))
+            if why is not None:
+                refused.append((i, *why))
+        for n, rows in covs.items():
+            refused += self._check_covariances(n, rows)
+        refused.sort()
+        return refused
+
+    def _check_common(self, env, it, now: float, lo_t: float, hi_t: float) -> tuple[str, str] | None:
+        nation = it.nation
+        if nation == self.nation:
+            return "own_nation", f"item speaks for {nation}, the receiver's own nation"
+        if env.kind == "tracks":
+            if nation != env.sender or it.node != env.node:
+                return "wrong_sender", f"report of {nation}/{it.node} in a frame signed by {env.sender}/{env.node}"
+        elif nation is not None and nation != env.sender:
+            return "wrong_sender", f"alert of {nation} in a frame signed by {env.sender}"
+        t = it.t
+        if not (lo_t <= t <= hi_t):
+            return "time_skew", f"t={t!r} s outside [{lo_t:.3f}, {hi_t:.3f}] around the envelope's t={env.t:.3f} s"
+        if self.max_age_s is not None and t < now - self.max_age_s:
+            return "stale", f"item t={t:.3f} s older than now={now:.3f} s - {self.max_age_s} s"
+        if self.max_future_s is not None and t > now + self.max_future_s:
+            return "future", f"item t={t:.3f} s later than now={now:.3f} s + {self.max_future_s} s"
+        return None
+
+    def _check_report(self, r) -> tuple[str, str] | None:
+        lim = self.limits
+        d = r.dims
+        if self.dims is not None and d != self.dims:
+            return "bad_dims", f"dims={d}, this node's network is {self.dims}-D"
+        st = r.state  # the schema has checked its length (2·dims) and finiteness
+        if max(abs(v) for v in st[:d]) > lim.max_position_m:
+            return "out_of_range", f"position {st[:d]} beyond {lim.max_position_m:g} m"
+        if max(abs(v) for v in st[d:]) > lim.max_speed_mps:
+            return "out_of_range", f"velocity {st[d:]} beyond {lim.max_speed_mps:g} m/s"
+        ntn = r.ntn
+        if isinstance(ntn, int):
+            if not 0 <= ntn < 10**lim.ntn_digits:
+                return "bad_ntn", f"ntn {ntn} outside 0..{10**lim.ntn_digits - 1}"
+        elif ntn and not self._ntn_re.match(ntn):
+            return "bad_ntn", f"ntn {ntn[:70]!r} is not NAT-N and 1 to {lim.ntn_digits} digits"
+        return None
+
+    def _check_covariances(self, n: int, rows: list[tuple[int, list[float]]]) -> list[tuple[int, str, str]]:
+        """Batched: variances in (0, max_variance], symmetric within sym_tol, positive definite."""
+        lim = self.limits
+        idx = [i for i, _ in rows]
+        P = np.asarray([c for _, c in rows], dtype=float).reshape(len(rows), n, n)
+        diag = np.diagonal(P, axis1=1, axis2=2)
+        out = []
+        bad_var = ~np.all((diag > 0) & (diag <= lim.max_variance), axis=1)
+        root = np.sqrt(np.abs(diag))
+        scale = root[:, :, None] * root[:, None, :]
+        asym = ~np.all(np.abs(P - np.swapaxes(P, 1, 2)) <= lim.sym_tol * scale, axis=(1, 2))
+        for k in np.flatnonzero(bad_var | asym).tolist():
+            what = (f"a variance outside (0, {lim.max_variance:g}]" if bad_var[k] else "not symmetric")
+            out.append((idx[k], "bad_covariance", f"covariance {what}"))
+        ok = np.flatnonzero(~(bad_var | asym))
+        if len(ok):
+            Q = 0.5 * (P[ok] + np.swapaxes(P[ok], 1, 2))
+            try:
+                np.linalg.cholesky(Q)
+            except np.linalg.LinAlgError:  # find which: one at a time
+                for k in ok.tolist():
+                    try:
+                        np.linalg.cholesky(0.5 * (P[k] + P[k].T))
+                    except np.linalg.LinAlgError:
+                        out.append((idx[k], "bad_covariance", "covariance not positive definite"))
+        return out
 
     def _reject(self, reason: str, detail: str, env: Envelope | None) -> Rejected:
         self.counts[reason] += 1
