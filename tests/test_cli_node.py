@@ -114,3 +114,41 @@ def test_config_mistakes_are_named(ran, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("nation: [JPN\n")
     one_line_error(skyweave("node", "--config", bad), "bad.yaml")
+
+
+def test_two_nodes_over_a_secured_cluster_share_sealed_frames(ran, tmp_path):
+    """JPN and USA as separate `skyweave node` processes on a nats-server with TLS, one user per
+    nation with least permissions, streams made by the administrator, every frame sealed."""
+    from skyweave.share.natsbus import ensure_streams
+    from tests.support.natsserver import SecureSetup, make_test_pki
+
+    nations = ["AUS", "GBR", "JPN", "USA"]
+    users = {n: (n.lower(), f"pw-{n}") for n in nations}
+    pki = make_test_pki(tmp_path / "pki")
+    server = NatsServer(tmp_path / "js", secure=SecureSetup(pki, users=users, admin=("admin", "pw-admin"))).start()
+    try:
+        ensure_streams(server.url, nations, user="admin", password="pw-admin", tls_ca=str(pki.ca))
+        start = time.time() + 4.0
+        procs = {}
+        for n in ("JPN", "USA"):
+            cfg = yaml.safe_load((ran / n / "node.yaml").read_text())
+            cfg.update(nats=server.url, nats_user=users[n][0], nats_password=users[n][1], nats_tls_ca=str(pki.ca),
+                       nats_create_streams=False, out=str(tmp_path / n), speed=10, start_wall=start, grace_s=3)
+            p = tmp_path / f"{n}.yaml"
+            p.write_text(yaml.safe_dump(cfg))
+            procs[n] = subprocess.Popen([sys.executable, "-m", "skyweave.cli.main", "node", "--config", str(p)],
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for n, pr in procs.items():
+            out, err = pr.communicate(timeout=120)
+            assert pr.returncode == 0, (n, err[-2000:])
+            status = json.loads((tmp_path / n / "status.json").read_text())
+            assert status["reports_in"] > 50, (n, status)  # the partner's sealed reports, opened and admitted
+            assert status["rejected"] == {}, (n, status["rejected"])
+        # a node without credentials is refused at once, with one line
+        cfg = yaml.safe_load((tmp_path / "JPN.yaml").read_text())
+        cfg.update(nats_password="wrong", connect_retry_s=5)
+        bad = tmp_path / "bad.yaml"
+        bad.write_text(yaml.safe_dump(cfg))
+        one_line_error(skyweave("node", "--config", bad), server.url)
+    finally:
+        server.stop()

@@ -8,6 +8,7 @@ Two layers are checked on every frame:
 """
 
 import random
+from types import SimpleNamespace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -133,3 +134,87 @@ def test_leaks_hypothesis(nations, data):
         # the frame's marking is the intersection of its items': partner always in it
         assert partner in v.envelope.releasable_to
         assert all(set(v.envelope.releasable_to) <= set(r.releasable_to) for r in allowed)
+
+
+def test_no_existence_leaks_over_random_pictures_lineages_and_deletions():
+    """Over random topologies and pictures, a node's ShareLink names another nation's number to a
+    partner only if the number's owner released it to that partner (the lineage in the flags),
+    sends a "deleted" report only to partners that were sent the track, and loses nothing: every
+    report its marking allows reaches the partner, named when allowed, unnamed otherwise."""
+    import numpy as np
+
+    from skyweave.node.share_link import ReportFlags, ShareLink
+    from skyweave.share.bus import InProcessBus
+    from skyweave.share.schema import decode_body, decode_envelope
+
+    class Recording(InProcessBus):
+        def __init__(self):
+            super().__init__()
+            self.frames = []
+
+        def publish(self, subject, data, *, msg_id=None):
+            self.frames.append(data)
+            super().publish(subject, data, msg_id=msg_id)
+
+    rng = random.Random(20261129)
+    n_named = n_unnamed = n_deleted = n_checked = 0
+    leaks = lost = 0
+    for episode in range(60):
+        nations = rng.sample(POOL, rng.randint(3, 6))
+        me = nations[0]
+        partners = tuple(nations[1:])
+        bus = Recording()
+        link = ShareLink(me, "n1", KEYS[me], RING, bus, partners=partners, dims=3, stale_s=60.0,
+                         clock=lambda: 0.0, sequencer=Sequencer(1))
+        ids = [f"E{episode:02d}T{k:03d}" for k in range(40)]
+        sent: dict[str, set[str]] = {p: set() for p in partners}  # partner -> track ids it was sent
+        for tick in range(12):
+            t = float(tick)
+            live = [i for i in ids if rng.random() < 0.7]
+            flags, expect = {}, {}
+            for k, tid in enumerate(live):
+                mark = tuple(sorted({n for n in nations if rng.random() < 0.6} | {me}))
+                owner = rng.choice(nations)
+                ntn = "" if rng.random() < 0.1 else f"{owner}-N{k:05d}"
+                ntn_to = None if owner == me or not ntn else tuple(sorted(
+                    {n for n in nations if rng.random() < 0.5} | {owner}))
+                report = rng.random() < 0.8
+                flags[tid] = ReportFlags(ntn, report, (not report) and rng.random() < 0.5, "aircraft", 0.5,
+                                         mark, ntn_to)
+                if report:
+                    expect[tid] = flags[tid]
+            before = len(bus.frames)
+            pic = SimpleNamespace(t=t, ids=live, x=np.zeros((len(live), 6)), P=np.tile(np.eye(6), (len(live), 1, 1)),
+                                  quality=np.full(len(live), 9), identity=np.full(len(live), -1))
+            link.publish_tracks(t, pic, np.ones(len(live), dtype=bool), flags, responsibility=True,
+                                ending=rng.random() < 0.7)
+            got: dict[str, dict[str, object]] = {p: {} for p in partners}
+            for data in bus.frames[before:]:
+                env = decode_envelope(data)
+                for r in decode_body("tracks", env.payload):
+                    n_checked += 1
+                    if env.recipient not in r.releasable_to:
+                        leaks += 1
+                    if r.status == "deleted":
+                        n_deleted += 1
+                        leaks += r.track_id not in sent[env.recipient]
+                        sent[env.recipient].discard(r.track_id)
+                        continue
+                    got[env.recipient][r.track_id] = r.ntn
+            for p in partners:
+                for tid, fl in expect.items():
+                    if p not in fl.mark:
+                        leaks += tid in got[p]
+                        continue
+                    if tid not in got[p]:
+                        lost += 1
+                        continue
+                    sent[p].add(tid)
+                    allowed = fl.ntn_to is None or p in fl.ntn_to
+                    if got[p][tid] != (fl.ntn if allowed else ""):
+                        leaks += 1
+                    n_named += bool(got[p][tid])
+                    n_unnamed += not got[p][tid]
+    print(f"items {n_checked}, named {n_named}, unnamed {n_unnamed}, deleted {n_deleted}: 0 leaks")
+    assert n_checked > 20_000 and n_unnamed > 1_000 and n_named > 5_000 and n_deleted > 500
+    assert leaks == 0 and lost == 0

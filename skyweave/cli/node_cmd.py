@@ -25,6 +25,12 @@ NODE_KEYS = {
     "grace_s": "seconds to keep listening after the last scan (default 2)",
     "replicas": "JetStream replicas of the node's stream (1 on one server, 3 on a 3-server cluster; default 1)",
     "connect_retry_s": "how long to keep trying to reach NATS at start, with back-off (default 30 s)",
+    "nats_user": "the node's NATS user (its nation's identity on the cluster; docs/messages.md)",
+    "nats_password": "that user's password", "nats_tls_ca": "CA file that signs the NATS servers' certificates (TLS)",
+    "nats_tls_cert": "client certificate file (TLS with client certificates)", "nats_tls_key": "its private key file",
+    "nats_create_streams": "create the streams at connect (default true; false where an administrator made them)",
+    "seal_key": "the nation's X25519 private key file: frames are sealed to each recipient, only sealed ones admitted",
+    "seal_partners": "nation -> X25519 public key file (or base64) of each partner, with seal_key",
 }
 REQUIRED = ("nation", "sensors", "detections", "out", "private_key", "partner_keys")
 
@@ -52,9 +58,11 @@ def load_node_config(path: Path) -> dict:
     return raw
 
 
-def connect_nats(url: str, nations, name: str, replicas: int, retry_s: float, say=None):
+def connect_nats(url: str, nations, name: str, replicas: int, retry_s: float, say=None, **security):
     """A connected NatsBus, retrying with exponential back-off (0.5 s doubling to 8 s) for
-    ``retry_s`` seconds and saying so; a Failure naming the URL when it cannot be reached."""
+    ``retry_s`` seconds and saying so; a Failure naming the URL when it cannot be reached, and at
+    once when the server refuses the node's credentials or certificate. ``security``: the
+    NatsBus's user, password, tls_ca, tls_cert, tls_key, create_streams, inbox_prefix."""
     from skyweave.share import BusError, NatsBus
 
     say = say or (lambda msg: click.echo(msg, err=True))
@@ -64,8 +72,12 @@ def connect_nats(url: str, nations, name: str, replicas: int, retry_s: float, sa
     while True:
         attempt += 1
         try:
-            return NatsBus(url, nations=nations, name=name, replicas=replicas, connect_timeout_s=2.0)
-        except (BusError, OSError):
+            return NatsBus(url, nations=nations, name=name, replicas=replicas, connect_timeout_s=2.0, **security)
+        except (BusError, OSError) as e:
+            why = str(e)
+            if any(w in why.lower() for w in ("authorization", "refused by the server", "certificate", "permission")):
+                raise Failure(f"nats {url}: the server refused this node ({why[:200]}); check nats_user, "
+                              "nats_password and the TLS files in the config") from None
             left = deadline - time.monotonic()
             if left <= 0:
                 raise Failure(f"nats {url}: cannot reach the NATS server after {attempt} attempts over "
@@ -75,6 +87,48 @@ def connect_nats(url: str, nations, name: str, replicas: int, retry_s: float, sa
                 f"({left:.0f} s left)")
             time.sleep(pause)
             wait = min(wait * 2, 8.0)
+
+
+def _security(c: dict, config_path: Path, nation: str) -> dict:
+    """The NatsBus keyword arguments for the config's nats_* keys (files checked first)."""
+    from skyweave.share.natsbus import inbox_prefix
+
+    kw: dict = {}
+    for k in ("nats_tls_ca", "nats_tls_cert", "nats_tls_key"):
+        if c.get(k):
+            kw[k[5:]] = str(need_file(Path(c[k]), f"{config_path} key {k!r}:"))
+    if c.get("nats_user"):
+        kw["user"] = str(c["nats_user"])
+        kw["password"] = str(c.get("nats_password") or "")
+        kw["inbox_prefix"] = inbox_prefix(nation)  # the only inboxes its permissions let it read
+    if "nats_create_streams" in c:
+        kw["create_streams"] = bool(c["nats_create_streams"])
+    return kw
+
+
+def _sealing(c: dict, config_path: Path, cfg) -> tuple:
+    """(seal_to, seal_key) from the config's seal_key and seal_partners, or (None, None)."""
+    from skyweave.share.seal import SealRing, load_seal_private_key
+
+    if not c.get("seal_key"):
+        if c.get("seal_partners"):
+            raise Failure(f"{config_path} key 'seal_key': missing; seal_partners needs the node's own X25519 key")
+        return None, None
+    try:
+        key = load_seal_private_key(need_file(Path(c["seal_key"]), f"{config_path} key 'seal_key':"))
+    except (ValueError, OSError, TypeError) as e:
+        raise Failure(f"{config_path} key 'seal_key': {c['seal_key']}: not a usable X25519 private key ({e})") from None
+    partners = c.get("seal_partners") or {}
+    if not isinstance(partners, dict):
+        raise Failure(f"{config_path} key 'seal_partners': expected a mapping nation -> public key file")
+    missing = [p for p in cfg.partners if p not in partners]
+    if missing:
+        raise Failure(f"{config_path} key 'seal_partners': no X25519 public key for partner(s) {', '.join(missing)}")
+    try:
+        ring = SealRing.from_config({p: partners[p] for p in cfg.partners})
+    except (ValueError, OSError, TypeError) as e:
+        raise Failure(f"{config_path} key 'seal_partners': {e}") from None
+    return ring, key
 
 
 def _check_url(url: str) -> None:
@@ -141,11 +195,12 @@ def node(config_path):
     missing = [p for p in cfg.partners if p not in ring]
     if missing:
         raise Failure(f"{config_path} key 'partner_keys': no public key for partner(s) {', '.join(missing)}")
+    seal_to, seal_key = _sealing(c, config_path, cfg)
     nations = sorted({cfg.nation, *cfg.partners})
     bus = connect_nats(url, nations, f"{cfg.nation}-{cfg.node_id}", int(c.get("replicas", 1)),
-                       float(c.get("connect_retry_s", 30.0)))
+                       float(c.get("connect_retry_s", 30.0)), **_security(c, config_path, cfg.nation))
     try:
-        nd = NationNode(cfg, sensors, key, ring, bus, out_dir=out)
+        nd = NationNode(cfg, sensors, key, ring, bus, out_dir=out, seal_to=seal_to, seal_key=seal_key)
     except ValueError as e:
         bus.close()
         raise Failure(f"{config_path}: {e}") from None

@@ -27,7 +27,7 @@ report. Units: seconds, metres, m/s (ENU, scenario frame).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.stats import chi2
@@ -134,6 +134,10 @@ class FusedPicture:
     with their CI weights. Per local track of the update (in input order): ``local_ntn``,
     ``local_report`` (publish it now) and ``local_stopped`` (it was reported after the last
     update and no longer is: tell the partners the report stream ended, see docs/fusion.md).
+    ``local_ntn_to`` gives each local track's number's lineage (docs/fusion.md, "Who may hear a
+    number"): None for a number of this node's block (or none), else the sorted nations its owner
+    released a report carrying it to (the owner included; the markings of the owner's reports as
+    this fuser saw them, over time).
     ``links`` (L, 2) are the associated pairs of source keys; ``events`` what changed;
     ``stale_dropped`` and ``invalid_dropped`` count partner tracks left out as older than
     ``max_age_s`` or with a covariance that is not symmetric positive definite.
@@ -162,6 +166,7 @@ class FusedPicture:
     events: FusionEvents
     stale_dropped: int = 0
     invalid_dropped: int = 0
+    local_ntn_to: tuple = ()
 
     def __len__(self) -> int:
         return len(self.ntn)
@@ -273,6 +278,10 @@ class Fuser:
         self._pairs = AssociationMemory()
         self._reporting = ReportingMemory.empty()
         self.t_last: float | None = None
+        # lineage: partner NTN -> nations its owner released a report carrying it to, and when
+        # it was last heard from its owner or held by a local track (s)
+        self._released: dict[str, set[str]] = {}
+        self._released_t: dict[str, float] = {}
 
     # ------------------------------------------------------------------ public
 
@@ -327,10 +336,41 @@ class Fuser:
         picture = _picture(a, grouping, states,
                            _Decisions(gntn, responsible, local_index, stopped, events))
         self.numbering.remember(a.keys[:L], gntn[local_group])
+        picture = replace(picture, local_ntn_to=self._lineage(t, remote, picture.local_ntn))
         self._reporting = ReportingMemory.after(a.keys[:L], responsible_l, tracks.quality[:L],
                                                 beaten)
         self.t_last = t
         return picture
+
+    def released_to(self, ntn: str) -> tuple[str, ...] | None:
+        """The nations the owner of ``ntn`` released a report carrying it to (sorted, the owner
+        included), as far as this fuser has seen; None for a number of this node's block or ''."""
+        owner = ntn.split("-N", 1)[0] if "-N" in ntn else ""
+        if not owner or owner == self.nation:
+            return None
+        return tuple(sorted(self._released.get(ntn, set()) | {owner}))
+
+    def _lineage(self, t: float, remote: TrackSet, local_ntn: np.ndarray) -> tuple:
+        """Learn, from the partners' reports, to whom each partner released its own numbers;
+        return each local track's :meth:`released_to`. An entry is forgotten ``alias_ttl_s``
+        after it was last heard from its owner or held by a local track."""
+        if len(remote):
+            owned = np.flatnonzero((remote.ntn != "")
+                                   & np.char.startswith(remote.ntn.astype(str),
+                                                        np.char.add(remote.nation.astype(str), "-N")))
+            if len(owned):
+                marks = remote.take(owned).releasable_to
+                for n, m in zip(remote.ntn[owned].tolist(), marks):
+                    self._released.setdefault(n, set()).update(m)
+                    self._released_t[n] = t
+        out = tuple(self.released_to(n) for n in local_ntn.tolist())
+        for n, r in zip(local_ntn.tolist(), out):
+            if r is not None and n in self._released:
+                self._released_t[n] = t
+        ttl = self.config.alias_ttl_s
+        for n in [n for n, tn in self._released_t.items() if t - tn > ttl]:
+            del self._released[n], self._released_t[n]
+        return out
 
     # ------------------------------------------------------------------ steps
 

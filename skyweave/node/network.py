@@ -5,7 +5,8 @@ and a node, and feeds each node its own sensors' scans in delivery order:
 
 - ``nats=None`` (default): all nodes in this process over an :class:`~skyweave.share.bus.InProcessBus`
   (no server needed; deterministic for a seed);
-- ``nats=URL``: all nodes in this process over a real NATS JetStream;
+- ``nats=URL``: all nodes in this process over a real NATS JetStream, every frame sealed to its
+  recipient (the cluster sees only ciphertext);
 - ``nats=URL, processes=True``: one ``skyweave node --config`` process per nation over NATS,
   each replaying its own detections paced on the wall clock (``speed`` × real time) from a common
   start, as separate machines would run.
@@ -37,14 +38,27 @@ DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 
 
 def make_keys(nations, folder: Path) -> tuple[dict, Keyring]:
-    """A key pair per nation in ``folder`` (NATION.key mode 0600, NATION.pub), kept when it exists
-    (a nation's identity outlives a run); returns the private keys and the keyring."""
+    """A signing key pair per nation in ``folder`` (NATION.key mode 0600, NATION.pub) and a sealing
+    pair (NATION.x25519 mode 0600, NATION.x25519.pub), kept when they exist (a nation's identity
+    outlives a run); returns the private signing keys and the keyring."""
+    from skyweave.share.seal import generate_nation_seal_keys
+
     folder.mkdir(parents=True, exist_ok=True)
     missing = [n for n in nations if not ((folder / f"{n}.key").exists() and (folder / f"{n}.pub").exists())]
     generate_nation_keys(missing, folder, overwrite=True)
+    unsealed = [n for n in nations if not ((folder / f"{n}.x25519").exists() and (folder / f"{n}.x25519.pub").exists())]
+    generate_nation_seal_keys(unsealed, folder, overwrite=True)
     priv = {n: load_private_key(folder / f"{n}.key") for n in nations}
     ring = Keyring.from_config({n: str(folder / f"{n}.pub") for n in nations})
     return priv, ring
+
+
+def seal_keys(folder: Path, nation: str, partners) -> dict:
+    """``seal_to`` and ``seal_key`` for a NationNode from the key files of :func:`make_keys`."""
+    from skyweave.share.seal import SealRing, load_seal_private_key
+
+    return {"seal_to": SealRing.from_config({p: folder / f"{p}.x25519.pub" for p in partners}),
+            "seal_key": load_seal_private_key(folder / f"{nation}.x25519")}
 
 
 def node_configs(nations, report_interval_s: float, responsibility: bool, tracker: TrackerConfig | None = None,
@@ -97,7 +111,8 @@ def run_network(scenario, out: Path, *, seed=None, duration=None, nats: str | No
             from skyweave.share import NatsBus
 
             bus = NatsBus(nats, nations=nations, name="network")
-    nodes = {n: NationNode(cfgs[n], sensors, priv[n], ring, bus, out_dir=out / n)
+    seal = {n: seal_keys(out / "keys", n, cfgs[n].partners) for n in nations} if nats is not None else {}
+    nodes = {n: NationNode(cfgs[n], sensors, priv[n], ring, bus, out_dir=out / n, **seal.get(n, {}))
              for n in nations}
     for n in nations:
         _write_node_yaml(out, n, cfgs[n], nats)
@@ -138,6 +153,9 @@ def _write_node_yaml(out: Path, nation: str, cfg: NodeConfig, nats: str | None, 
         "detections": str(out / "detections.jsonl"),
         "out": str(out / nation), "private_key": str(out / "keys" / f"{nation}.key"),
         "partner_keys": {p: str(out / "keys" / f"{p}.pub") for p in (*cfg.partners, nation)},
+        # frames sealed to each recipient (an untrusted cluster sees only ciphertext)
+        "seal_key": str(out / "keys" / f"{nation}.x25519"),
+        "seal_partners": {p: str(out / "keys" / f"{p}.x25519.pub") for p in cfg.partners},
     }
     # an in-process run has no server: the written config starts the node on a local one
     d["nats"] = nats if nats is not None else DEFAULT_NATS_URL

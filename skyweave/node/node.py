@@ -106,6 +106,7 @@ class NationNode:
 
     def __init__(self, config: NodeConfig, sensors: SensorSet, key, keyring: Keyring, bus, *, out_dir: Path | None = None,
                  sequencer: Sequencer | None = None, durable: str | None = None, wall_clock=time.time,
+                 seal_to=None, seal_key=None,
                  hub: EventHub | None = None):
         self.config = cfg = config
         self.nation = cfg.nation
@@ -129,7 +130,8 @@ class NationNode:
                               sequencer=sequencer, durable=durable, on_tracks=self._on_tracks,
                               on_verdict=self._on_verdict, max_remote_per_partner=cfg.max_remote_per_partner,
                               max_alerts_per_partner=cfg.max_alerts_per_partner,
-                              alert_max_age_s=cfg.alert_max_age_s, lock=self._lock)
+                              alert_max_age_s=cfg.alert_max_age_s, lock=self._lock,
+                              seal_to=seal_to, seal_key=seal_key)
         self.node_stats: Counter = Counter()
         self._next_tick: float | None = None
         self._last_tick = -np.inf
@@ -269,7 +271,8 @@ class NationNode:
         self.last_picture = fused
         self._flags = {
             tid: ReportFlags(str(fused.local_ntn[i]), bool(fused.local_report[i]), bool(fused.local_stopped[i]),
-                             str(local.cls[i]), float(local.class_conf[i]), self._marks[i])
+                             str(local.cls[i]), float(local.class_conf[i]), self._marks[i],
+                             fused.local_ntn_to[i])
             for i, tid in enumerate(pic.ids)
         }
         self._last_fuse = t

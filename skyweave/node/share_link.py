@@ -35,6 +35,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import msgspec
 import numpy as np
 
 from skyweave.fuse import TrackSet
@@ -64,7 +65,9 @@ SHARED_CLASSES = ("aircraft", "cruise", "ballistic")
 class ReportFlags:
     """What the last fusion decided for one local track: its network number, whether this node
     reports it, whether its report stopped (another node took responsibility), its class and
-    confidence, and its releasability marking."""
+    confidence, its releasability marking, and the number's lineage ``ntn_to``: None when the
+    number is this node's own (or none), else the nations its owner released a report carrying
+    it to (:attr:`~skyweave.fuse.FusedPicture.local_ntn_to`): only those hear it from us."""
 
     ntn: str
     report: bool
@@ -72,6 +75,7 @@ class ReportFlags:
     cls: str
     class_conf: float
     mark: tuple[str, ...]
+    ntn_to: tuple[str, ...] | None = None
 
 
 def alert_report(u: dict, nation: str) -> AlertReport:
@@ -192,7 +196,8 @@ class ShareLink:
                  dims: int, stale_s: float, clock: Callable[[], float], sequencer: Sequencer | None = None,
                  durable: str | None = None, on_tracks: Callable | None = None, on_verdict: Callable | None = None,
                  future_s: float = 5.0, max_remote_per_partner: int = 20_000, max_alerts_per_partner: int = 2_000,
-                 alert_max_age_s: float = 3600.0, max_held: int = 50_000, lock=None):
+                 alert_max_age_s: float = 3600.0, max_held: int = 50_000, lock=None, seal_to=None,
+                 seal_key=None):
         # the bus delivers on its own thread: the link's memory is changed only under the node's lock
         self.lock = lock if lock is not None else threading.RLock()
         self.nation = nation
@@ -204,7 +209,9 @@ class ShareLink:
         self.max_remote_per_partner = int(max_remote_per_partner)
         self.max_alerts_per_partner = int(max_alerts_per_partner)
         self.alert_max_age_s = float(alert_max_age_s)
-        self.publisher = Publisher(nation, node_id, key, partners, bus, sequencer=sequencer)
+        # seal_to (partner -> X25519 public key) and seal_key (this node's X25519 private key):
+        # every frame sealed to its recipient, and only sealed frames admitted (docs/messages.md)
+        self.publisher = Publisher(nation, node_id, key, partners, bus, sequencer=sequencer, seal_to=seal_to)
         self.gate = Gate(nation, keyring, clock=clock, max_age_s=stale_s, max_future_s=future_s, dims=dims)
         self.remote: dict[str, TrackReport] = {}
         self.remote_alerts: dict[str, AlertReport] = {}
@@ -213,12 +220,13 @@ class ShareLink:
         self.rejected: Counter = Counter()
         self.stats: Counter = Counter()
         self.reported: set[str] = set()
+        self.told: dict[str, set[str]] = {}  # local track id -> partners sent a report of it
         self._on_tracks = on_tracks
         self._on_verdict = on_verdict
         self.receiver = GuardedReceiver(self.gate, bus, clock=clock, max_held=max_held,
                                         on_item_refused=self._refuse_item, on_link_reject=self._link_reject,
                                         durable=durable or f"{nation}-{node_id}", on_tracks=self._tracks,
-                                        on_alerts=self._alerts, on_reject=self._reject)
+                                        on_alerts=self._alerts, on_reject=self._reject, seal_key=seal_key)
 
     def start(self) -> "ShareLink":
         self.receiver.start()
@@ -347,10 +355,16 @@ class ShareLink:
     def publish_tracks(self, t: float, pic, select: np.ndarray, flags: dict[str, ReportFlags], *,
                        responsibility: bool, ending: bool = False) -> None:
         """Send partners the selected tracks of ``pic`` that this node reports (per the last
-        fusion's ``flags``) and, with ``ending``, a "deleted" report for each report that ended."""
+        fusion's ``flags``) and, with ``ending``, a "deleted" report for each report that ended.
+
+        No existence leaks (docs/messages.md, "Existence"): a partner the owner of a report's
+        network number did not release that number to gets the report without it; a "deleted"
+        report goes only to the partners that were sent the track (and none when none was)."""
         if not self.partners:
             return
-        reports = []
+        partners = set(self.partners)
+        reports: list[TrackReport] = []
+        variants: dict[str, dict[int, TrackReport]] = {}
         stopped = set()
         for i in np.flatnonzero(select).tolist():
             tid = pic.ids[i]
@@ -362,25 +376,38 @@ class ShareLink:
             if responsibility and not fl.report:
                 continue
             ident = int(pic.identity[i])
-            reports.append(TrackReport(
+            r = TrackReport(
                 ntn=fl.ntn, nation=self.nation, node=self.node_id, track_id=tid, t=float(pic.t),
                 state=pic.x[i].tolist(), cov=pic.P[i].ravel().tolist(), dims=self.dims,
                 cls=fl.cls if fl.cls in SHARED_CLASSES else "unknown",
                 class_conf=fl.class_conf, identity=("%06x" % ident) if ident >= 0 else "unknown",
                 quality=int(pic.quality[i]), releasable_to=fl.mark, sources=[f"{self.nation}:{tid}"],
-            ))
+            )
+            to = partners.intersection(fl.mark)
+            if fl.ntn and fl.ntn_to is not None:
+                unnamed = to.difference(fl.ntn_to)
+                if unnamed:
+                    bare = msgspec.structs.replace(r, ntn="")
+                    for p in unnamed:
+                        variants.setdefault(p, {})[len(reports)] = bare
+                    self.stats["ntn_withheld"] += len(unnamed)
+            reports.append(r)
             self.reported.add(tid)
+            self.told.setdefault(tid, set()).update(to)
         if ending:
             live = set(pic.ids)
             if not responsibility:
                 stopped = set()
             for tid in sorted(tid for tid in self.reported if tid not in live or tid in stopped):
                 self.reported.discard(tid)
+                told = self.told.pop(tid, set())
+                if not told:  # no partner was sent it: no partner hears of its end
+                    continue
                 reports.append(TrackReport(
                     nation=self.nation, node=self.node_id, track_id=tid, t=float(t), state=[0.0] * (2 * self.dims),
-                    dims=self.dims, status="deleted", releasable_to=tuple(sorted({*self.partners, self.nation}))))
+                    dims=self.dims, status="deleted", releasable_to=tuple(sorted({*told, self.nation}))))
         if reports:
-            frames = self.publisher.publish_tracks(reports, t)
+            frames = self.publisher.publish_tracks(reports, t, variants or None)
             self.stats["frames_out"] += len(frames)
             self.stats["bytes_out"] += sum(f.nbytes for f in frames)
             self.stats["reports_out"] += len(reports)

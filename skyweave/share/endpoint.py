@@ -2,7 +2,8 @@
 
 :class:`Publisher` turns a batch of reports into one envelope per partner, each built **only**
 from the reports releasable to that partner (the frame's marking is the intersection of its
-items' markings), signs it with the nation's key and publishes it on
+items' markings; a report may have a per-partner variant, e.g. without a network track number
+that partner may not hear), signs it with the nation's key and publishes it on
 ``skyweave.<ME>.<PARTNER>.<kind>`` with its message id. :class:`Receiver` subscribes to
 ``skyweave.*.<ME>.>``, runs every frame through the admission :class:`~skyweave.share.admission.Gate`
 and hands admitted bodies to the node's callbacks.
@@ -144,12 +145,15 @@ class Publisher:
 
     # ------------------------------------------------------------------ building
 
-    def build(self, kind: str, items: Sequence[Any], t: float, partner: str) -> Frame | None:
+    def build(self, kind: str, items: Sequence[Any], t: float, partner: str,
+              variants: Mapping[str, Mapping[int, Any]] | None = None) -> Frame | None:
         """The signed frame of ``items`` releasable to ``partner``, or None if none is.
 
         ``kind`` is ``tracks`` or ``alerts`` (items: TrackReport / AlertReport) or ``status``
         (items: one NodeStatus). Withheld items never reach the encoder, so no byte of them is
-        in the frame.
+        in the frame. ``variants``: per partner, item index -> the version of that item this
+        partner gets instead (e.g. a report without a network number its owner did not release
+        to it); the variant's own marking decides whether it goes.
         """
         if kind == "status":
             if partner not in self.status_releasable_to:
@@ -159,6 +163,9 @@ class Publisher:
             marking = self.status_releasable_to
             n = 1
         else:
+            mine = variants.get(partner) if variants else None
+            if mine:
+                items = [mine.get(i, it) for i, it in enumerate(items)]
             body = [it for it in items if partner in it.releasable_to]
             if not body:
                 return None
@@ -189,11 +196,12 @@ class Publisher:
             data = seal_frame(data, rkey, subject=subject, sender=self.nation, recipient=partner)
         return Frame(partner, subject, env.msg_id, data, n)
 
-    def build_all(self, kind: str, items: Sequence[Any], t: float) -> list[Frame]:
-        """One frame per partner that may see at least one item."""
+    def build_all(self, kind: str, items: Sequence[Any], t: float,
+                  variants: Mapping[str, Mapping[int, Any]] | None = None) -> list[Frame]:
+        """One frame per partner that may see at least one item (``variants``: see :meth:`build`)."""
         frames = []
         for partner in self.partners:
-            f = self.build(kind, items, t, partner)
+            f = self.build(kind, items, t, partner, variants)
             if f is not None:
                 frames.append(f)
         return frames
@@ -209,9 +217,11 @@ class Publisher:
             self.sent_bytes += f.nbytes
         return frames
 
-    def publish_tracks(self, reports: Sequence[TrackReport], t: float) -> list[Frame]:
-        """Send each partner the track reports releasable to it (scenario time ``t``, s)."""
-        return self._send(self.build_all("tracks", reports, t))
+    def publish_tracks(self, reports: Sequence[TrackReport], t: float,
+                       variants: Mapping[str, Mapping[int, TrackReport]] | None = None) -> list[Frame]:
+        """Send each partner the track reports releasable to it (scenario time ``t``, s), each
+        partner's variant of a report where ``variants`` holds one (see :meth:`build`)."""
+        return self._send(self.build_all("tracks", reports, t, variants))
 
     def publish_alerts(self, alerts: Sequence[AlertReport], t: float) -> list[Frame]:
         """Send each partner the alerts releasable to it."""
