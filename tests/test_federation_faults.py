@@ -314,7 +314,8 @@ def duplicates(node: NationNode) -> list[str]:
 def snapshot(nodes: dict[str, NationNode], t: float, history: list[dict], nations) -> dict:
     """Every pair's agreement and completeness at scenario time ``t`` (and the wall clock).
 
-    Completeness of a's picture against b counts the tracks b has reported to a for ``LAG_S``
+    Agreement of a pair counts the source tracks both pictures hold under a number (a nation the
+    number's owner never told sees the track unnumbered). Completeness of a's picture against b counts the tracks b has reported to a for ``LAG_S``
     seconds (in the sample then and now): a receiver fuses at most once a second (at its ticks
     only, if it has no sensor of its own), so a track reported a moment ago may not be in yet. A
     nation whose node is down (not in ``nodes``) has an empty picture.
@@ -325,7 +326,9 @@ def snapshot(nodes: dict[str, NationNode], t: float, history: list[dict], nation
     row = {"t": t, "wall": time.monotonic(), "agree": {}, "complete": {}, "reported": reported}
     for (a, b), now in reported.items():
         if a < b and a in nodes:
-            shared = pics[a].keys() & pics[b].keys()
+            # numbers both know: a report whose number's owner never told a nation reaches it
+            # unnumbered (no existence leaks, docs/messages.md), which is no disagreement
+            shared = {k for k in pics[a].keys() & pics[b].keys() if pics[a][k] and pics[b][k]}
             row["agree"][a, b] = sum(pics[a][k] == pics[b][k] for k in shared) / len(shared) if shared else 1.0
         want = now & earlier["reported"].get((a, b), set()) if earlier is not None else set()
         missing = len(want - pics[a].keys())
