@@ -61,7 +61,8 @@ class KalmanFilter:
         H = meas.jacobian(x)
         Ht = np.swapaxes(H, 1, 2)
         Pxz = P @ Ht
-        return MeasurementPrediction(meas.h(x), H @ Pxz, Pxz)
+        mp = MeasurementPrediction(meas.h(x), H @ Pxz, Pxz)
+        return _consider_altitude(meas, mp, x, P, second_order=True)
 
 
 class UnscentedKalmanFilter:
@@ -118,7 +119,16 @@ class UnscentedKalmanFilter:
         Dx = X - x[:, None, :]
         Pzz = np.einsum("k,nki,nkj->nij", wc, Dz, Dz)
         Pxz = np.einsum("k,nki,nkj->nij", wc, Dx, Dz)
-        return MeasurementPrediction(zhat, Pzz, Pxz)
+        return _consider_altitude(meas, MeasurementPrediction(zhat, Pzz, Pxz), x, P, second_order=False)
+
+
+def _consider_altitude(meas, mp: MeasurementPrediction, x, P, second_order: bool) -> MeasurementPrediction:
+    """Unobserved altitude held as consider states where the model says so (see measurement.py)."""
+    test = getattr(meas, "altitude_unobserved", None)
+    free = test(P) if test is not None else None
+    if free is None or not free.any():
+        return mp
+    return meas.consider_altitude(mp, x, P, free, second_order)
 
 
 def make_filter(name: str, motion):

@@ -10,6 +10,16 @@ Angles inside the tracker are radians; the scan builder converts the files' degr
   Its Jacobian (for the EKF) is the polar Jacobian times R_s (Bar-Shalom et al. 2001, §10.4).
 - :class:`CartesianMeasurement`: position in the scenario frame (linear, H = [I 0]).
 
+Altitude that nothing has measured (a 3-D picture from radars without elevation): a track whose
+height standard deviation is at least ``PolarMeasurement.unobserved_z_var``'s root keeps its height
+and vertical velocity as *consider* states (Schmidt 1966) for an elevation-free polar measurement:
+their gains are zero, so range and azimuth never move them, while the height uncertainty enters
+the innovation covariance. To first order (the EKF) that is (∂r/∂z)² σ_z², zero when the assumed
+height is at the radar's; to second order the slant range r = |p_s| also has, along the scenario's
+up axis w (Hessian of a norm (I − p̂p̂ᵀ)/r), the curvature c = (1 − (p̂·w)²)/r, which adds ½ c σ_z²
+to the predicted range and ½ c² σ_z⁴ to its variance (the Gaussian moments of a quadratic). The
+UKF's sigma points carry both terms by themselves. See :meth:`PolarMeasurement.consider_altitude`.
+
 Each model also converts measurements to Cartesian positions with a linearised covariance, used
 by the coarse pre-gate and by track initiation.
 """
@@ -31,6 +41,8 @@ class PolarMeasurement:
     has_elevation: bool
     has_range_rate: bool
     v_platform: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    #: height variance (m²) from which a track's altitude counts as unobserved (inf: never)
+    unobserved_z_var: float = np.inf
 
     @property
     def m(self) -> int:
@@ -101,6 +113,36 @@ class PolarMeasurement:
             H[:, -1, :d] = (drr_dps @ self.rot)[:, :d]
             H[:, -1, d:2 * d] = (drr_dvs @ self.rot)[:, :d]
         return H
+
+    def altitude_unobserved(self, P: np.ndarray) -> np.ndarray | None:
+        """Rows (N,) of covariances P whose altitude is unobserved, for an elevation-free 3-D radar; else None."""
+        if self.d != 3 or self.has_elevation or not np.isfinite(self.unobserved_z_var):
+            return None
+        return P[:, 2, 2] >= self.unobserved_z_var
+
+    def consider_altitude(self, mp, x: np.ndarray, P: np.ndarray, free: np.ndarray, second_order: bool):
+        """Hold height and vertical velocity of rows ``free`` as consider states in prediction ``mp``.
+
+        Zero rows of P_xz for z and v_z (so K = P_xz S⁻¹ never moves them); with ``second_order``
+        (the EKF) add the slant range's curvature along z: ẑ_r += ½ c σ_z², P_zz,rr += ½ c² σ_z⁴,
+        c = (1 − (∂r/∂z)²)/r (see the module docstring).
+        """
+        d = self.d
+        Pxz = mp.Pxz.copy()
+        Pxz[free, 2, :] = 0.0
+        Pxz[free, d + 2, :] = 0.0
+        zhat, Pzz = mp.zhat, mp.Pzz
+        if second_order:
+            xs = x[free]
+            ps, _ = self._to_sensor(xs)
+            r = np.maximum(np.linalg.norm(ps, axis=1), 1.0)
+            w = self.rot[:, 2]                                   # scenario up in the sensor frame
+            cz = (1.0 - (ps @ w / r) ** 2) / r
+            s2 = P[free, 2, 2]
+            zhat, Pzz = zhat.copy(), Pzz.copy()
+            zhat[free, 0] += 0.5 * cz * s2
+            Pzz[free, 0, 0] += 0.5 * cz**2 * s2**2
+        return type(mp)(zhat, Pzz, Pxz)
 
     def residual(self, z: np.ndarray, zhat: np.ndarray) -> np.ndarray:
         """z − ẑ with the azimuth difference wrapped to (−π, π]."""

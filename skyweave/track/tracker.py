@@ -34,6 +34,7 @@ from skyweave.track.estimator import IMM, SingleModel, gaussian_loglik, set_rows
 from skyweave.track.filters import make_filter
 from skyweave.track.filters import update as kalman_update
 from skyweave.track.management import confirm_mask, delete_mask, track_quality
+from skyweave.track.measurement import PolarMeasurement
 from skyweave.track.motion import ConstantVelocity, CoordinatedTurn, make_model
 from skyweave.track.sensors import MeasurementScan, SensorInfo, in_coverage, position_sigma_bound
 from skyweave.track.table import CONFIRMED, TENTATIVE, TrackTable
@@ -48,6 +49,38 @@ def make_estimator(cfg: TrackerConfig, d: int):
         return IMM([make_filter(fname, cv), make_filter(fname, ct)], cfg.imm_sojourn_s, mu0=[0.8, 0.2])
     q = cfg.q_ca if cfg.model == "ca" else cfg.q
     return SingleModel(make_filter(cfg.filter, make_model(cfg.model, d, q, cfg.q_omega)))
+
+
+def bound_unobserved_altitude(state: dict, sigma_z: float, sigma_vz: float, d: int) -> dict:
+    """Hold an unobserved altitude to its bounded prior: the Schmidt consider states of measurement.py.
+
+    A track's altitude is unobserved while σ_z ≥ ½ ``sigma_z`` (m). For those rows, in every
+    covariance of the estimator's state (each IMM mode's too), z and v_z lose their correlation
+    with the other components, and their variances are capped at ``sigma_z``² and ``sigma_vz``²:
+    without a measurement of height, process noise would grow them without bound (σ_z ∝ t^{3/2})
+    and, through the slant range, inflate every range's noise.
+    """
+    P = state["P"] if "P" in state else state["Pm"]
+    var = P[..., 2, 2] if P.ndim == 3 else P[..., 2, 2].max(axis=1)
+    rows = np.flatnonzero(var >= (0.5 * sigma_z) ** 2)
+    if len(rows) == 0:
+        return state
+    out = dict(state)
+    hz = (2, 2 * d - 1)
+    for key in ("P", "Pm"):
+        if key not in out:
+            continue
+        Q = out[key].copy()
+        sub = Q[rows]
+        keep = [sub[..., i, i].copy() for i in hz]
+        for i in hz:
+            sub[..., i, :] = 0.0
+            sub[..., :, i] = 0.0
+        sub[..., hz[0], hz[0]] = np.minimum(keep[0], sigma_z**2)
+        sub[..., hz[1], hz[1]] = np.minimum(keep[1], sigma_vz**2)
+        Q[rows] = sub
+        out[key] = Q
+    return out
 
 
 @dataclass
@@ -195,6 +228,9 @@ class Tracker:
         else:
             state = {k: v.copy() for k, v in tab.state.items()}
         cols["t"][:] = t
+        armed = self._bound_unobserved_altitude(scan)
+        if N and armed:
+            state = bound_unobserved_altitude(state, cfg.init_alt_sigma_m, cfg.init_vz_sigma_mps, self.d)
         x, P = est.combined(state) if N else (np.zeros((0, self.n)), np.zeros((0, self.n, self.n)))
         pos = x[:, :d]
         pd, lam = scan.pd, scan.clutter_density
@@ -211,7 +247,17 @@ class Tracker:
             mpos = cart[0]
             sig_t = np.sqrt(np.trace(P[:, :d, :d], axis1=1, axis2=2))
             radius = 1.05 * np.sqrt(gamma) * (sig_t + position_sigma_bound(scan, pos))
-            pt, pm = candidate_pairs(pos, radius, mpos[:, :d])
+            if armed:
+                # Without elevation a measurement is placed at its slant range in the radar's
+                # horizontal plane: pre-gate horizontally, and widen by the slant-to-ground
+                # difference r − g = u²/(r + g) ≤ min(|u|, u²/g) of a track at height u ± 3σ_z.
+                s = scan.model.sensor_position
+                u = np.abs(pos[:, 2] - s[2]) + 3.0 * np.sqrt(P[:, 2, 2])
+                g = np.maximum(np.hypot(pos[:, 0] - s[0], pos[:, 1] - s[1]), 1.0)
+                radius = radius + np.minimum(u, u * u / g)
+                pt, pm = candidate_pairs(pos[:, :2], radius, mpos[:, :2])
+            else:
+                pt, pm = candidate_pairs(pos, radius, mpos[:, :d])
             ok = ~((cols["identity"][pt] >= 0) & (scan.identity[pm] >= 0) & (cols["identity"][pt] != scan.identity[pm]))
             pt, pm = pt[ok], pm[ok]
             if len(pt):
@@ -274,6 +320,18 @@ class Tracker:
         if len(free):
             tab = tab.extend(self._initiate(scan, free, t, cart))
         return tab
+
+    def _bound_unobserved_altitude(self, scan: MeasurementScan) -> bool:
+        """Arm an elevation-free 3-D radar scan's model for unobserved altitude; True if armed.
+
+        Only such scans change anything: a picture whose radars all measure elevation (or a 2-D
+        one) is processed exactly as before.
+        """
+        model = scan.model
+        if self.d != 3 or not isinstance(model, PolarMeasurement) or model.has_elevation:
+            return False
+        model.unobserved_z_var = (0.5 * self.config.init_alt_sigma_m) ** 2
+        return True
 
     def _gnn_stage(self, state, scan, pt, pm, cost, log_w, sel, N, M, hit, inc, used, meas_of, gated=None):
         """GNN over the selected pairs; updates the chosen tracks in ``state`` and marks hits.
@@ -341,8 +399,12 @@ class Tracker:
         P = np.zeros((k, n, n))
         x[:, :d] = p[:, :d]
         P[:, :d, :d] = C[:, :d, :d]
+        no_height = np.zeros(k, dtype=bool)
         if d == 3:
             no_height = C[:, 2, 2] > 1e11
+            model = scan.model
+            if isinstance(model, PolarMeasurement) and not model.has_elevation:
+                no_height[:] = True       # range and azimuth only: the height is not measured
             if no_height.any():
                 x[no_height, 2] = cfg.init_alt_m
                 P[no_height, 2, :] = 0.0
@@ -350,6 +412,14 @@ class Tracker:
                 P[no_height, 2, 2] = cfg.init_alt_sigma_m**2
         sv = self.max_speed / 2.0
         P[:, np.arange(d, 2 * d), np.arange(d, 2 * d)] = sv**2
+        if no_height.any():
+            # A sensor that measures no height is an air-surveillance sensor: its new tracks take
+            # the aircraft speed prior (2-D default) unless max_speed_mps is set, and an unobserved
+            # height flies level until something measures it.
+            sh = (cfg.max_speed_mps or 400.0) / 2.0
+            hv = np.arange(d, 2 * d - 1)
+            P[np.ix_(no_height, hv, hv)] = np.eye(d - 1) * sh**2
+            P[no_height, 2 * d - 1, 2 * d - 1] = cfg.init_vz_sigma_mps**2
         if n == 3 * d:  # CA: acceleration prior
             P[:, np.arange(2 * d, 3 * d), np.arange(2 * d, 3 * d)] = 20.0**2
         if n == 2 * d + 1:  # turn rate prior
