@@ -40,6 +40,26 @@ def test_good_scenario_loads(tmp_path):
     assert sc.dims == 2 and sc.sensors[0].id == "R1" and sc.targets[0].route[1].x == 10000.0
 
 
+def test_scenario_sensor_holds_one_sensor_spec(tmp_path):
+    """A scenario sensor declares no sensors.json field of its own: they live in its SensorSpec."""
+    from dataclasses import fields
+
+    from skyweave.core.model import SensorSpec
+    from skyweave.scenario.spec import SensorModel
+    from skyweave.scenario.world import World
+
+    own = {f.name for f in fields(SensorModel)} - {"spec"}
+    assert not own & {f.name for f in fields(SensorSpec)}
+    sc = load_scenario(write(tmp_path, GOOD.replace("    y: 0\n", "    y: 0\n    latency_s: 2\n", 1)))
+    m = sc.sensors[0]
+    assert isinstance(m.spec, SensorSpec) and m.spec.id == "R1" and m.sigma_range_m == m.spec.sigma_range_m == 50.0
+    assert (m.pd, m.clutter_per_scan, m.period_s, m.max_range_m) == (0.9, 0.0, 1.0, 200_000.0)  # scenario defaults
+    assert m.latency_s == 2.0 and not m.moving
+    out = World(sc).sensor_set().sensors[0]
+    assert out == m.spec  # the spec itself handed out (position resolved, here unchanged)
+    assert out.extra == {"latency_s": 2.0, "latency_jitter_s": 0.0}
+
+
 @pytest.mark.parametrize(
     "old,new,line,field,expected",
     [

@@ -12,7 +12,7 @@ def radar(**kw):
     base = dict(id="R", nation="USA", kind="radar", releasable_to=("USA",), x=0.0, y=0.0, z=0.0,
                 sigma_range_m=50.0, sigma_bearing_deg=0.2, pd=0.8, clutter_per_scan=0.0, max_range_m=300_000.0)
     base.update(kw)
-    return SensorModel(**base)
+    return SensorModel.build(**base)
 
 
 def table(n, coop=False):
@@ -98,7 +98,7 @@ def test_adsb_reports_only_cooperative_targets_with_configured_accuracy():
     n = 2000
     tb = table(n, coop=True)
     tb.icao24[::2] = [None] * len(tb.icao24[::2])  # every other target has no transponder
-    sim = SensorSim(SensorModel(id="A", nation="JPN", kind="adsb", releasable_to=("JPN",), x=0.0, y=0.0, z=50.0,
+    sim = SensorSim(SensorModel.build(id="A", nation="JPN", kind="adsb", releasable_to=("JPN",), x=0.0, y=0.0, z=50.0,
                                 sigma_m=30.0, sigma_alt_m=8.0, pd=1.0, max_range_m=400_000.0), f, 3, tb)
     st = np.zeros((n, 6))
     st[:, :2] = rng.uniform(-150_000, 150_000, (n, 2))
@@ -115,7 +115,7 @@ def test_adsb_reports_only_cooperative_targets_with_configured_accuracy():
 
 def test_ir_sees_only_boosting_missiles():
     f = LocalFrame(37.0, 135.0, 0.0)
-    sim = SensorSim(SensorModel(id="IR", nation="USA", kind="ir", releasable_to=("USA",), sigma_m=1000.0, pd=1.0,
+    sim = SensorSim(SensorModel.build(id="IR", nation="USA", kind="ir", releasable_to=("USA",), sigma_m=1000.0, pd=1.0,
                                 min_alt_m=3000.0), f, 3, table(3))
     st = np.zeros((3, 6))
     st[:, 2] = [20_000.0, 20_000.0, 1_000.0]

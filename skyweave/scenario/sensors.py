@@ -76,7 +76,12 @@ def _sector_width(sector: tuple[float, float] | None) -> float:
 
 
 class SensorSim:
-    """A simulated sensor built from a scenario's :class:`SensorModel`."""
+    """The simulator's behaviour over a scenario's :class:`SensorModel`: platform, scan times, scans.
+
+    The model is the description (its :class:`~skyweave.core.model.SensorSpec` plus the
+    simulator's fields); this class holds no figure of its own, only the resolved platform (a
+    fixed ENU position or a planned route) and caches, and turns true states into detections.
+    """
 
     def __init__(self, model: SensorModel, frame: LocalFrame | None, dims: int, targets: TargetTable):
         self.model = model

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from skyweave.core.errors import FormatError
-from skyweave.core.model import ICAO24_RE, NATION_RE, SENSOR_KINDS, Origin, parse_epoch
+from skyweave.core.model import ICAO24_RE, NATION_RE, SENSOR_KINDS, Origin, SensorSpec, parse_epoch
 
 TARGET_TYPES = ("airliner", "military", "cruise", "ballistic")
 
@@ -237,34 +237,28 @@ class Waypoint:
 
 @dataclass(frozen=True)
 class SensorModel:
-    """A sensor of the scenario: its sensors.json fields plus what only the simulator needs.
+    """A sensor of the scenario: its :class:`SensorSpec` plus what only the simulator needs.
 
-    ``latency_s``/``latency_jitter_s``: delivery delay of each scan (s), so a node sees the report
-    later than it was measured. ``fov_az_deg``: [from, to] clockwise sector; ``fov_el_deg``:
-    [low, high]. ``active_s``: [start, end] scenario seconds (a ship that joins part-way).
-    ``route``/``speed_mps``: the platform's path for a moving sensor.
+    ``spec`` is the sensor's one description, the fields a sensors.json entry carries (id,
+    nation, kind, position, noise figures, P_D, clutter, period, range, releasability); the
+    scenario's defaults are applied when it is built (``pd`` 0.9, ``clutter_per_scan`` 0,
+    ``period_s`` 1 s, ``max_range_m`` 200 km). Where the scenario places the sensor by ``lat``/
+    ``lon`` or a ``route``, or not at all (``ir``), ``spec.x``/``y``/``z`` hold 0.0: the simulator
+    resolves the position and :meth:`World.sensor_set <skyweave.scenario.world.World.sensor_set>`
+    hands out the spec with it. Every spec field reads through on the model too (``model.pd``).
+
+    The simulator's own fields, which sensors.json passes on only as extras:
+    ``phase_s``: offset of the first scan within the period (s). ``sigma_alt_m``: an ADS-B
+    report's altitude noise (m, one standard deviation). ``latency_s``/``latency_jitter_s``:
+    delivery delay of each scan (s), so a node sees the report later than it was measured.
+    ``fov_az_deg``: [from, to] clockwise sector; ``fov_el_deg``: [low, high] (degrees).
+    ``min_alt_m``: lowest altitude an ``ir`` sensor sees (cloud tops, m). ``active_s``:
+    [start, end] scenario seconds (a ship that joins part-way). ``route``/``speed_mps``: the
+    platform's path (waypoints) and speed (m/s) for a moving sensor.
     """
 
-    id: str
-    nation: str
-    kind: str
-    releasable_to: tuple[str, ...]
-    x: float | None = None
-    y: float | None = None
-    z: float | None = None
-    lat: float | None = None
-    lon: float | None = None
-    alt: float | None = None
-    pd: float = 0.9
-    clutter_per_scan: float = 0.0
-    period_s: float = 1.0
+    spec: SensorSpec
     phase_s: float = 0.0
-    max_range_m: float = 200_000.0
-    sigma_range_m: float | None = None
-    sigma_bearing_deg: float | None = None
-    sigma_elevation_deg: float | None = None
-    sigma_range_rate_mps: float | None = None
-    sigma_m: float | None = None
     sigma_alt_m: float | None = None
     latency_s: float = 0.0
     latency_jitter_s: float = 0.0
@@ -275,9 +269,43 @@ class SensorModel:
     route: tuple[Waypoint, ...] = ()
     speed_mps: float = 0.0
 
-    @property
-    def moving(self) -> bool:
-        return bool(self.route)
+    def __post_init__(self):
+        if self.spec.moving != bool(self.route):
+            raise ValueError(f"sensor {self.spec.id}: spec.moving must be true exactly when a route is given")
+
+    #: the scenario's defaults for spec fields a scenario sensor may leave out
+    SPEC_DEFAULTS = {"pd": 0.9, "clutter_per_scan": 0.0, "period_s": 1.0, "max_range_m": 200_000.0}
+
+    @classmethod
+    def build(cls, **fields: Any) -> "SensorModel":
+        """A model from flat fields (spec fields and simulator fields mixed), defaults applied.
+
+        ``SensorModel.build(id="R", nation="USA", kind="radar", releasable_to=("USA",), x=0.0,
+        y=0.0, sigma_range_m=50.0, sigma_bearing_deg=0.2, latency_s=2.0)``. ``x``/``y``/``z``
+        default to 0.0 and ``moving`` follows ``route``.
+        """
+        own = {k: fields.pop(k) for k in list(fields) if k in _MODEL_FIELDS}
+        for k, v in cls.SPEC_DEFAULTS.items():
+            if fields.get(k) is None:
+                fields[k] = v
+        for k in ("x", "y", "z"):
+            if fields.get(k) is None:
+                fields[k] = 0.0
+        fields["moving"] = bool(own.get("route"))
+        return cls(spec=SensorSpec(**fields), **own)
+
+
+_MODEL_FIELDS = {f for f in SensorModel.__dataclass_fields__ if f != "spec"}
+
+
+def _forward(name: str) -> property:
+    return property(lambda self: getattr(self.spec, name), doc=f"``spec.{name}`` (read-only).")
+
+
+for _name in SensorSpec.__dataclass_fields__:
+    if _name != "extra":
+        setattr(SensorModel, _name, _forward(_name))
+del _name
 
 
 @dataclass(frozen=True)
@@ -423,7 +451,7 @@ def _sensor(c: _Ctx, origin_needed: list, dims: int) -> SensorModel:
     if fov_el is not None and not (-90.0 <= fov_el[0] < fov_el[1] <= 90.0):
         raise c.err("fov_el_deg", "[low, high] elevations in degrees within [-90, 90], low < high", list(fov_el))
     pd = c.num("pd", required=False, default=0.9, lo=0.0, hi=1.0)
-    return SensorModel(
+    return SensorModel.build(
         id=sid, nation=nation, kind=kind,
         releasable_to=c.nations("releasable_to", default=(nation,)),
         pd=pd,

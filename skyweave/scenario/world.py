@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from skyweave.geo import LocalFrame
-from skyweave.core.model import SensorSet, SensorSpec
+from skyweave.core.model import SensorSet
 from skyweave.scenario.motion import RoutePath, ct_step, plane_from_geodetic, route_states
 from skyweave.scenario.sensors import Scan, SensorSim, TargetTable, route_points
 from skyweave.scenario.spec import ClutterFamily, Scenario, SensorModel, TargetModel, Waypoint
@@ -175,7 +175,7 @@ def family_sensors(fam: ClutterFamily, base: SensorModel | None) -> list[SensorM
                 releasable_to=base.releasable_to, latency_s=base.latency_s, latency_jitter_s=base.latency_jitter_s,
             )
         period = kw["period_s"]
-        out.append(SensorModel(
+        out.append(SensorModel.build(
             id=f"R{k + 1}", kind="radar", x=float(ring * np.sin(ang)) + 0.0, y=float(ring * np.cos(ang)) + 0.0, z=0.0,
             max_range_m=float(max_range), phase_s=(period * k / fam.radars), **kw,
         ))
@@ -224,7 +224,11 @@ class World:
     # ------------------------------------------------------------------ descriptions
 
     def sensor_set(self) -> SensorSet:
-        """The sensors.json content of this run (positions at t = 0 for moving platforms)."""
+        """The sensors.json content of this run (positions at t = 0 for moving platforms).
+
+        Each entry is the sensor model's own :class:`~skyweave.core.model.SensorSpec` with the position resolved
+        (ENU metres rounded to mm; geodetic in 3-D) and the simulator's fields as extras.
+        """
         specs = []
         for sim in self.sensors:
             m = sim.model
@@ -237,22 +241,9 @@ class World:
                 if self.frame is not None and self.dims == 3:
                     la, lo, al = self.frame.to_geodetic(p)
                     lat, lon, alt = round(float(la), 7), round(float(lo), 7), round(float(al), 2)
-            extra = {"phase_s": m.phase_s} if m.phase_s else {}
-            if m.latency_s or m.latency_jitter_s:
-                extra.update(latency_s=m.latency_s, latency_jitter_s=m.latency_jitter_s)
-            if m.sigma_alt_m is not None:
-                extra["sigma_alt_m"] = m.sigma_alt_m
-            if m.fov_az_deg is not None:
-                extra["fov_az_deg"] = list(m.fov_az_deg)
-            if m.fov_el_deg is not None:
-                extra["fov_el_deg"] = list(m.fov_el_deg)
-            specs.append(SensorSpec(
-                id=m.id, nation=m.nation, kind=m.kind, x=round(x, 3), y=round(y, 3), z=round(z, 3),
-                releasable_to=m.releasable_to, pd=m.pd, clutter_per_scan=m.clutter_per_scan,
-                period_s=m.period_s, max_range_m=m.max_range_m if m.kind != "ir" else None,
-                sigma_range_m=m.sigma_range_m, sigma_bearing_deg=m.sigma_bearing_deg,
-                sigma_elevation_deg=m.sigma_elevation_deg, sigma_range_rate_mps=m.sigma_range_rate_mps,
-                sigma_m=m.sigma_m, moving=m.moving, lat=lat, lon=lon, alt=alt, extra=extra,
+            specs.append(replace(
+                m.spec, x=round(x, 3), y=round(y, 3), z=round(z, 3), lat=lat, lon=lon, alt=alt,
+                max_range_m=m.max_range_m if m.kind != "ir" else None, extra={**m.spec.extra, **_sim_extra(m)},
             ))
         return SensorSet(epoch=self.scenario.epoch, origin=self.scenario.origin, sensors=tuple(specs), dims=self.dims)
 
@@ -341,6 +332,20 @@ class World:
             start = len(self.route_targets)
             out[start:start + len(self.ballistic_targets)] = self._ballistic.boosting(t)
         return out
+
+
+def _sim_extra(m: SensorModel) -> dict:
+    """The simulator's fields a sensors.json entry passes on as extras (only those set)."""
+    extra = {"phase_s": m.phase_s} if m.phase_s else {}
+    if m.latency_s or m.latency_jitter_s:
+        extra.update(latency_s=m.latency_s, latency_jitter_s=m.latency_jitter_s)
+    if m.sigma_alt_m is not None:
+        extra["sigma_alt_m"] = m.sigma_alt_m
+    if m.fov_az_deg is not None:
+        extra["fov_az_deg"] = list(m.fov_az_deg)
+    if m.fov_el_deg is not None:
+        extra["fov_el_deg"] = list(m.fov_el_deg)
+    return extra
 
 
 def _stable_hash(s: str) -> int:

@@ -27,6 +27,17 @@ DEFAULT_EL_BAND = (0.0, 20.0)
 
 @dataclass
 class SensorInfo:
+    """The tracker's derived view of one :class:`~skyweave.core.model.SensorSpec`.
+
+    Built once per sensor by :meth:`from_spec`; nothing here is a second description. Units are
+    converted (bearing, elevation and field-of-view angles from degrees to radians), defaults
+    applied (the tracker's configured P_D and clutter where the spec gives none, 500 km where it
+    gives no ``max_range_m``, ``z`` 0 in 2-D), the extras the tracker uses lifted out
+    (``sigma_alt_m``, ``fov_az_deg``, ``fov_el_deg``) and an ``index`` added (the sensor's place
+    in the tracker's list). Distances in metres, ``period_s`` in seconds, ``sigma_range_rate`` in
+    m/s.
+    """
+
     index: int
     id: str
     kind: str
@@ -52,6 +63,7 @@ class SensorInfo:
 
     @classmethod
     def from_spec(cls, index: int, spec, dims: int, default_pd: float, default_clutter: float) -> "SensorInfo":
+        """The view of ``spec`` (a SensorSpec, or any object with its attributes) as sensor ``index``."""
         ex = getattr(spec, "extra", {}) or {}
 
         def rad(v):
