@@ -45,6 +45,7 @@ def main() -> None:
     ap.add_argument("--baseline", type=Path, default=None, help="another skyweave checkout to compare with")
     ap.add_argument("--repeat", type=int, default=3, help="runs per command and code (default 3; the median is kept)")
     ap.add_argument("--quick", action="store_true", help="shorter inputs (60 s, 300 s)")
+    ap.add_argument("--only", nargs="*", default=None, help="commands to run: track, warn, network (default: all)")
     a = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-commands-"))
     c100, tri = work / "c100", work / "tri"
@@ -63,6 +64,8 @@ def main() -> None:
     print("| command | " + " | ".join(f"{c} s" for c in codes) + (" | current / baseline | same output |" if a.baseline else " |"))
     print("|---|" + "---|" * len(codes) + ("---|---|" if a.baseline else ""))
     for name, make in cases.items():
+        if a.only and name.split()[0] not in a.only:
+            continue
         times: dict[str, list[float]] = {c: [] for c in codes}
         outs = {}
         for i in range(a.repeat):

@@ -282,13 +282,13 @@ def drive(folder: Path, tracks, types, missiles, near_m: float, places, config: 
         info = tr.sensors[raw.sensor]
         t_last = max(t_last, raw.t)
         if info.kind == "ir":
-            updates += w.on_ir(info, raw.t, raw.cols["lat"], raw.cols["lon"],
-                               raw.cols.get("sigma_m", [info.sigma_m or 1500.0] * len(raw)))
+            updates += [u.to_dict() for u in w.on_ir(info, raw.t, raw.cols["lat"], raw.cols["lon"],
+                                                     raw.cols.get("sigma_m", [info.sigma_m or 1500.0] * len(raw)))]
             continue
         scan = build_scan(info, raw.t, raw.cols, tr.frame, raw.identity, raw.platform, raw.lines)
         tr.process(scan)
         pic = tr.picture()
-        updates += w.on_scan(scan, pic)
+        updates += [u.to_dict() for u in w.on_scan(scan, pic)]
         if not len(pic):
             continue
         pos = pic.x[:, :3]
@@ -317,7 +317,7 @@ def drive(folder: Path, tracks, types, missiles, near_m: float, places, config: 
             who = nearest_truth(tracks, types, pic.t, pos[i])
             if who[1] not in (None, "ballistic") and who[2] <= near_m:
                 misclassified.setdefault(who[0], pic.t)
-    updates += w.finish(t_last)
+    updates += [u.to_dict() for u in w.finish(t_last)]
     return updates, first_track, spawns, misclassified, w
 
 

@@ -131,14 +131,14 @@ def run_warner(folder):
     for raw in ScanReader(folder / "detections.jsonl", sensors):
         info = tr.sensors[raw.sensor]
         if info.kind == "ir":
-            updates += w.on_ir(info, raw.t, raw.cols["lat"], raw.cols["lon"], raw.cols["sigma_m"])
+            updates += [u.to_dict() for u in w.on_ir(info, raw.t, raw.cols["lat"], raw.cols["lon"], raw.cols["sigma_m"])]
             continue
         scan = build_scan(info, raw.t, raw.cols, tr.frame, raw.identity, raw.platform)
         tr.process(scan)
         pic = tr.picture()
-        updates += w.on_scan(scan, pic)
+        updates += [u.to_dict() for u in w.on_scan(scan, pic)]
         pictures[pic.t] = (pic, dict(w.track_class))
-    updates += w.finish(max(pictures))
+    updates += [u.to_dict() for u in w.finish(max(pictures))]
     return tr, w, updates, pictures
 
 
@@ -191,11 +191,11 @@ def test_an_infrared_launch_without_radar_is_closed_as_lost():
     from skyweave.geo import LocalFrame
 
     w = Warner({"SBIRS": ir}, LocalFrame(38.0, 133.0, 0.0))
-    first = w.on_ir(ir, 10.0, [39.0], [129.5], [1500.0])
+    first = [u.to_dict() for u in w.on_ir(ir, 10.0, [39.0], [129.5], [1500.0])]
     assert len(first) == 1 and first[0]["status"] == "launch" and first[0]["releasable_to"] == ["JPN", "USA"]
     assert w.on_ir(ir, 12.0, [39.0], [129.52], [1500.0]) == []  # the same launch: one alert
     assert w.finish(100.0) == []
-    last = w.finish(1000.0)
+    last = [u.to_dict() for u in w.finish(1000.0)]
     assert [(u["alert_id"], u["status"], u["reason"]) for u in last] == [(first[0]["alert_id"], "closed", "lost")]
 
 

@@ -287,10 +287,12 @@ def test_builder_releasability_is_the_intersection_of_the_sources():
     assert b.releasable({"unknown"}) == ()
 
 
-def test_warner_boundary_gives_the_dicts_and_they_round_trip():
+def test_warner_boundary_gives_typed_records_whose_dicts_round_trip():
     ir = ir_sensor()
     w = Warner({"SBIRS": ir}, LocalFrame(38.0, 133.0, 0.0))
-    out = w.on_ir(ir, 10.0, [39.0], [129.5], [1500.0]) + w.finish(1000.0)
+    records = w.on_ir(ir, 10.0, [39.0], [129.5], [1500.0]) + w.finish(1000.0)
+    assert all(isinstance(u, AlertUpdate) for u in records)
+    out = [u.to_dict() for u in records]
     assert [list(u) for u in out] == [
         ["t", "alert_id", "threat", "launch", "impact", "time_to_impact_s", "places", "confidence",
          "releasable_to", "status", "sources"],

@@ -51,15 +51,15 @@ class NodeCore:
         ``False``/``None`` for no warner. Needs a 3-D scenario with an origin; ``require_warner``
         raises ValueError where it cannot be built.
     hub : the event hub to emit on (a new one by default).
-    annotate : called with each alert update (a dict) before it is emitted (a national node adds
-        the missile's network track number).
+    annotate : called with each alert update (an AlertUpdate record) before it is emitted; returns
+        the record to emit (a national node adds the missile's network track number).
     on_alerts : called with each batch of alert updates once they are emitted (a national node
         shares them with its partners).
     """
 
     def __init__(self, sensors: SensorSet, tracker: TrackerConfig | None = None, *, nation: str | None = None,
-                 warn=None, hub: EventHub | None = None, annotate: Callable[[dict], None] | None = None,
-                 on_alerts: Callable[[list[dict]], None] | None = None, require_warner: bool = False):
+                 warn=None, hub: EventHub | None = None, annotate: Callable | None = None,
+                 on_alerts: Callable[[list], None] | None = None, require_warner: bool = False):
         own = [s for s in sensors.sensors if nation is None or s.nation == nation]
         if not own:
             raise ValueError(f"node {nation}: no sensor of this nation in the sensor set")
@@ -130,19 +130,22 @@ class NodeCore:
             marks = tuple(marking(int(b), self._sensor_marks, self.nation) for b in fr.sensors.tolist())
         self.hub.emit(LocalPicture(fr.t, fr, self.nation, marks))
 
-    def alerts(self, updates: list[dict]) -> list[dict]:
-        """Emit alert updates (annotated first); returns them."""
+    def alerts(self, updates: list) -> list:
+        """Emit alert updates (:class:`~skyweave.warn.alerts.AlertUpdate` records, each first passed
+        through ``annotate``, which may return a changed record); returns them as emitted."""
+        out = []
         for u in updates:
             if self.annotate is not None:
-                self.annotate(u)
-            self.alert_ids.add(u["alert_id"])
+                u = self.annotate(u)
+            out.append(u)
+            self.alert_ids.add(u.alert_id)
             self.stats["alert_updates"] += 1
-            self.hub.emit(AlertUpdated(float(u["t"]), u, self.nation))
-        if updates and self.on_alerts is not None:
-            self.on_alerts(updates)
-        return updates
+            self.hub.emit(AlertUpdated(float(u.t), u, self.nation))
+        if out and self.on_alerts is not None:
+            self.on_alerts(out)
+        return out
 
-    def finish(self) -> list[dict]:
+    def finish(self) -> list:
         """End of input: emit the tracker's last pictures and the warner's closing updates."""
         for fr in self.tracker.flush():
             self._emit_frame(fr)

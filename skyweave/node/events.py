@@ -11,7 +11,7 @@ event                    when
                          ``tracks.jsonl``): one per distinct detection time
 :class:`PictureFused`    the joint picture was fused; ``tick`` marks the periodic pictures that
                          go to ``picture.jsonl``
-:class:`AlertUpdated`    one missile-warning alert update (``alerts.jsonl``)
+:class:`AlertUpdated`    one missile-warning alert update (a typed record; ``alerts.jsonl``)
 :class:`MessageVerdict`  a partner's frame was admitted or rejected, with the gate's reason
 =======================  ==========================================================================
 
@@ -83,20 +83,25 @@ class PictureFused:
 
 @dataclass(frozen=True, slots=True)
 class AlertUpdated:
-    """One alert update as in the alerts.jsonl format (``alert`` is that record as a dict)."""
+    """One alert update: ``record`` is the typed :class:`~skyweave.warn.alerts.AlertUpdate`;
+    ``alert`` is the same as the alerts.jsonl object (a dict)."""
 
     t: float
-    alert: dict
+    record: Any
     nation: str | None = None
     snapshot: bool = False
 
     @property
+    def alert(self) -> dict:
+        return self.record.to_dict()
+
+    @property
     def alert_id(self) -> str:
-        return self.alert["alert_id"]
+        return self.record.alert_id
 
     @property
     def open(self) -> bool:
-        return self.alert.get("status") not in CLOSED_STATUSES
+        return self.record.status not in CLOSED_STATUSES
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,10 +278,10 @@ class EventHub:
             return out
 
     @property
-    def open_alerts(self) -> dict[str, dict]:
-        """alert id -> latest update of every alert not yet closed or merged."""
+    def open_alerts(self) -> dict:
+        """alert id -> latest update (an AlertUpdate record) of every alert not yet closed or merged."""
         with self._lock:
-            return {k: a.alert for k, a in self._alerts.items()}
+            return {k: a.record for k, a in self._alerts.items()}
 
     def emit(self, event: Event) -> None:
         """Record ``event`` in the state and hand it to every sink, in attachment order."""

@@ -49,6 +49,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import msgspec
 import numpy as np
 
 from skyweave.fuse import Fuser, FuserConfig, TrackSet
@@ -367,12 +368,16 @@ class NationNode:
 
     # ------------------------------------------------------------------ alerts
 
-    def _annotate_alert(self, u: dict) -> None:
-        fl = self._flags.get(u.get("track") or "")
+    def _annotate_alert(self, u):
+        """The alert record with the missile's network track number (the same object in every
+        nation's picture), when its air track has one."""
+        track = u.track if isinstance(u.track, str) else ""
+        fl = self._flags.get(track)
         if fl is not None and fl.ntn:
-            u["ntn"] = fl.ntn  # the missile's network track number: the same object in every nation's picture
+            return msgspec.structs.replace(u, ntn=fl.ntn)
+        return u
 
-    def _share_alerts(self, updates: list[dict]) -> None:
+    def _share_alerts(self, updates: list) -> None:
         self.link.publish_alerts(updates, self.core.t_now)
 
     # ------------------------------------------------------------------ output

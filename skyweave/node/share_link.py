@@ -78,19 +78,18 @@ class ReportFlags:
     ntn_to: tuple[str, ...] | None = None
 
 
-def alert_report(u: dict, nation: str) -> AlertReport:
-    """An alert update (alerts.jsonl dict) as the message partners receive (TypeError/ValueError
-    when the schema refuses it)."""
-    imp = u.get("impact")
-    la = u.get("launch") or {}
+def alert_report(u, nation: str) -> AlertReport:
+    """An alert update (an :class:`~skyweave.warn.alerts.AlertUpdate` record) as the message
+    partners receive (TypeError/ValueError when the schema refuses it)."""
+    la, imp = u.launch, u.impact
     return AlertReport(
-        alert_id=u["alert_id"], t=float(u["t"]), threat=u["threat"],
-        launch=LaunchPoint(float(la["lat"]), float(la["lon"]), float(la["t"])) if la.get("lat") is not None else None,
-        impact=ImpactArea(float(imp["lat"]), float(imp["lon"]), float(imp["t"]), float(imp["semi_major_m"]),
-                          float(imp["semi_minor_m"]), float(imp["orientation_deg"])) if imp else None,
-        time_to_impact_s=u.get("time_to_impact_s"), places=list(u.get("places") or []),
-        confidence=float(u.get("confidence") or 0.0), status=u["status"],
-        releasable_to=tuple(sorted(set(u["releasable_to"]) | {nation})), nation=nation,
+        alert_id=u.alert_id, t=float(u.t), threat=u.threat,
+        launch=LaunchPoint(float(la.lat), float(la.lon), float(la.t)) if la is not None else None,
+        impact=ImpactArea(float(imp.lat), float(imp.lon), float(imp.t), float(imp.semi_major_m),
+                          float(imp.semi_minor_m), float(imp.orientation_deg)) if imp is not None else None,
+        time_to_impact_s=u.time_to_impact_s, places=list(u.places or ()),
+        confidence=float(u.confidence or 0.0), status=u.status,
+        releasable_to=tuple(sorted(set(u.releasable_to) | {nation})), nation=nation,
     )
 
 
@@ -412,16 +411,17 @@ class ShareLink:
             self.stats["bytes_out"] += sum(f.nbytes for f in frames)
             self.stats["reports_out"] += len(reports)
 
-    def publish_alerts(self, updates: list[dict], t: float) -> None:
-        """Send partners the releasable alert updates (an update the schema refuses is logged, not sent)."""
+    def publish_alerts(self, updates: list, t: float) -> None:
+        """Send partners the releasable alert updates (AlertUpdate records; an update the schema
+        refuses is logged, not sent)."""
         out = []
         for u in updates:
-            if not u.get("releasable_to"):
+            if not u.releasable_to:
                 continue
             try:
                 out.append(alert_report(u, self.nation))
             except (TypeError, ValueError) as e:  # an alert the schema refuses must not stop the node
-                log.warning("node %s: alert %s not shared: %s", self.nation, u.get("alert_id"), e)
+                log.warning("node %s: alert %s not shared: %s", self.nation, u.alert_id, e)
         if out and self.partners:
             self.publisher.publish_alerts(out, t)
         self.stats["alerts_out"] += len(out)

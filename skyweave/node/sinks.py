@@ -159,7 +159,7 @@ class AlertsFile:
 
     def handle(self, event: Event) -> None:
         if isinstance(event, AlertUpdated) and not event.snapshot:
-            self._f.write(json.dumps(event.alert) + "\n")
+            self._f.write(json.dumps(event.record.to_dict()) + "\n")
             self.updates += 1
 
     def close(self) -> None:

@@ -107,15 +107,15 @@ class Impact(msgspec.Struct, frozen=True, kw_only=True):
 #: record of another kind use it.
 _FORMAT_ORDER = ("t", "alert_id", "threat", "launch", "impact", "time_to_impact_s", "places",
                  "confidence", "releasable_to", "status", "sources", "reason", "merged_into",
-                 "track", "mode_free_flight", "updates")
+                 "track", "mode_free_flight", "updates", "ntn")
 _ESTIMATE_ORDER = ("t", "alert_id", "threat", "launch", "confidence", "releasable_to", "sources",
                    "track", "mode_free_flight", "updates", "impact", "time_to_impact_s", "places",
-                   "status")
+                   "status", "ntn")
 _MERGED_ORDER = ("t", "alert_id", "threat", "status", "reason", "merged_into", "launch", "impact",
-                 "time_to_impact_s", "places", "confidence", "releasable_to")
-_EXTRAS = ("reason", "merged_into", "sources", "track", "mode_free_flight", "updates")
+                 "time_to_impact_s", "places", "confidence", "releasable_to", "ntn")
+_EXTRAS = ("reason", "merged_into", "sources", "track", "mode_free_flight", "updates", "ntn")
 _CLOSED_ORDER = ("t", "alert_id", "threat", "status", "reason", "launch", "places", "confidence",
-                 "releasable_to", "impact", "time_to_impact_s")
+                 "releasable_to", "impact", "time_to_impact_s", "ntn")
 
 
 class AlertUpdate(msgspec.Struct, frozen=True, kw_only=True):
@@ -137,6 +137,9 @@ class AlertUpdate(msgspec.Struct, frozen=True, kw_only=True):
     track: str | None | UnsetType = UNSET
     mode_free_flight: float | UnsetType = UNSET
     updates: int | UnsetType = UNSET
+    #: the missile's network track number, set by a national node (the same object in every
+    #: nation's picture); written last
+    ntn: str | UnsetType = UNSET
 
     def _order(self) -> tuple[str, ...]:
         if self.status in ("boost", "tracking"):

@@ -29,8 +29,8 @@ parts that each live in their own module:
    the missile is lost (no measurement for ``lost_after_s`` and an uncertainty beyond use).
 
 Every alert update is an :class:`~skyweave.warn.alerts.AlertUpdate` made by one
-:class:`~skyweave.warn.alerts.AlertBuilder`; the public methods hand them out as plain dicts in
-the alerts.jsonl format (:func:`_publish`).
+:class:`~skyweave.warn.alerts.AlertBuilder`; the public methods hand out these typed records
+(``to_dict()`` is the alerts.jsonl object).
 
 Everything here is numerical and free of I/O: the caller passes scans and the places table in
 and writes the alert updates out.
@@ -56,10 +56,10 @@ if TYPE_CHECKING:
     from skyweave.track.tracker import Frame
 
 
-def _publish(updates: list[AlertUpdate]) -> list[dict]:
-    """What the public methods return: the alerts.jsonl dicts (to hand out the records, return
-    ``updates`` itself)."""
-    return [u.to_dict() for u in updates]
+def _publish(updates: list[AlertUpdate]) -> list[AlertUpdate]:
+    """What the public methods return: the typed records (``to_dict()`` gives the alerts.jsonl
+    object)."""
+    return updates
 
 
 class Warner:
@@ -122,7 +122,7 @@ class Warner:
     # ------------------------------------------------------------------ inputs
 
     def on_ir(self, sensor: SensorInfo, t: float, lat: np.ndarray, lon: np.ndarray,
-              sigma_m: np.ndarray) -> list[dict]:
+              sigma_m: np.ndarray) -> list[AlertUpdate]:
         """Space-based infrared cues of one scan (plume ground points, deg; sigma per axis, m)."""
         self.t_now = max(self.t_now, t)
         out = []
@@ -132,7 +132,7 @@ class Warner:
                 out.append(self.alerts.cue(ev, self.t_now))
         return _publish(out)
 
-    def on_scan(self, scan: MeasurementScan, picture: Frame) -> list[dict]:
+    def on_scan(self, scan: MeasurementScan, picture: Frame) -> list[AlertUpdate]:
         """One radar scan (already processed by the air tracker) and the live air picture after
         it."""
         self.t_now = max(self.t_now, scan.t)
@@ -148,7 +148,7 @@ class Warner:
         out.extend(self._close_due())
         return _publish(out)
 
-    def finish(self, t_end: float) -> list[dict]:
+    def finish(self, t_end: float) -> list[AlertUpdate]:
         """End of input: close what has landed by then; alerts still in flight stay open."""
         self.t_now = max(self.t_now, t_end)
         return _publish(self._close_due())
