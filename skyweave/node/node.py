@@ -161,7 +161,7 @@ class NationNode:
             self._fusion_thread.start()
         self.link.start()
 
-    # ------------------------------------------------------------------ the parts, as before
+    # ------------------------------------------------------------------ its parts
 
     @property
     def t_now(self) -> float:
