@@ -28,9 +28,7 @@ Keys are distributed like the signing keys: ``DIR/<NATION>.x25519`` (PKCS#8 PEM,
 from __future__ import annotations
 
 import base64
-import binascii
 import logging
-import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -41,7 +39,7 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from skyweave.share.releasability import validate_code
-from skyweave.share.keyfiles import KeyFileError, write_key_file
+from skyweave.share.keyfiles import read_private_key, read_public_key, write_key_file
 
 __all__ = [
     "SEAL_MAGIC",
@@ -109,16 +107,6 @@ def save_seal_public_key(key: X25519PublicKey | X25519PrivateKey, path: str | Pa
     return path
 
 
-def _b64_32(text: str, source: str, what: str) -> bytes:
-    try:
-        raw = base64.b64decode(text.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        raise KeyFileError(f"{source}: expected a PEM X25519 {what} or a base64 32-byte key, got neither") from None
-    if len(raw) != 32:
-        raise KeyFileError(f"{source}: expected a base64 32-byte X25519 {what}, got {len(raw)} bytes")
-    return raw
-
-
 def load_seal_private_key(source: str | Path | X25519PrivateKey) -> X25519PrivateKey:
     """An X25519 private key from a file (PKCS#8 PEM or base64 raw 32 bytes), or the key itself.
 
@@ -126,66 +114,13 @@ def load_seal_private_key(source: str | Path | X25519PrivateKey) -> X25519Privat
     """
     if isinstance(source, X25519PrivateKey):
         return source
-    path = Path(source)
-    try:
-        data = path.read_bytes()
-        mode = path.stat().st_mode
-    except OSError as e:
-        raise KeyFileError(f"{path}: cannot read X25519 private key: {e.strerror}") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        log.warning("%s: private key file is accessible by group/others (mode %o); chmod 600 it", path, mode & 0o777)
-    if data.lstrip().startswith(b"-----BEGIN"):
-        try:
-            key = serialization.load_pem_private_key(data, password=None)
-        except (ValueError, TypeError) as e:
-            raise KeyFileError(f"{path}: not a readable unencrypted PEM private key ({e})") from None
-        if not isinstance(key, X25519PrivateKey):
-            raise KeyFileError(f"{path}: expected an X25519 private key, got {type(key).__name__}")
-        return key
-    return X25519PrivateKey.from_private_bytes(_b64_32(data.decode("ascii", "replace"), str(path), "private key"))
+    return read_private_key(source, X25519PrivateKey, "X25519")
 
 
 def load_seal_public_key(source: str | Path | bytes | X25519PublicKey) -> X25519PublicKey:
-    """An X25519 public key from a PEM file path, a base64 string of the raw 32 bytes, PEM text, or a key.
-
-    As :func:`skyweave.share.signing.load_public_key`: a string is the key when it is PEM text or
-    44 characters of base64, a file path otherwise.
-    """
-    if isinstance(source, X25519PublicKey):
-        return source
-    label = "X25519 public key"
-    text = source.strip() if isinstance(source, str) else ""
-    is_text_key = isinstance(source, str) and (text.startswith("-----") or (len(text) == 44 and _is_b64(text)))
-    if isinstance(source, Path) or (isinstance(source, str) and not is_text_key):
-        path = Path(source)
-        try:
-            data = path.read_bytes()
-        except OSError as e:
-            raise KeyFileError(f"{path}: cannot read X25519 public key: {e.strerror}") from None
-        label = str(path)
-    elif isinstance(source, str):
-        data = source.encode("ascii", "replace")
-    elif isinstance(source, bytes):
-        data = source
-    else:
-        raise KeyFileError(f"expected an X25519 public key path, base64 string or PEM, got {type(source).__name__}")
-    if data.lstrip().startswith(b"-----BEGIN"):
-        try:
-            key = serialization.load_pem_public_key(data)
-        except (ValueError, TypeError) as e:
-            raise KeyFileError(f"{label}: not a readable PEM public key ({e})") from None
-        if not isinstance(key, X25519PublicKey):
-            raise KeyFileError(f"{label}: expected an X25519 public key, got {type(key).__name__}")
-        return key
-    return X25519PublicKey.from_public_bytes(_b64_32(data.decode("ascii", "replace"), label, "public key"))
-
-
-def _is_b64(text: str) -> bool:
-    try:
-        base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        return False
-    return True
+    """An X25519 public key from a file (PEM or base64 raw 32 bytes), PEM text, 44 characters of
+    base64, or the key itself (as :func:`skyweave.share.signing.load_public_key`)."""
+    return read_public_key(source, X25519PublicKey, "X25519")
 
 
 def generate_nation_seal_keys(nations: Iterable[str], directory: str | Path, *, overwrite: bool = False) -> dict[str, Path]:

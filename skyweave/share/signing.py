@@ -11,9 +11,7 @@ with mode 0600.
 from __future__ import annotations
 
 import base64
-import binascii
 import logging
-import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -22,7 +20,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from skyweave.share.keyfiles import KeyFileError, write_key_file
+from skyweave.share.keyfiles import KeyFileError, read_private_key, read_public_key, write_key_file
 from skyweave.share.releasability import validate_code
 from skyweave.share.schema import Envelope, signing_bytes
 
@@ -115,50 +113,12 @@ def save_public_key(key: Ed25519PublicKey | Ed25519PrivateKey, path: str | Path,
     return path
 
 
-def _is_b64_44(text: str) -> bool:
-    """Is ``text`` (surrounding blanks aside) 44 characters of strict base64 (the length of a 32-byte key's)?"""
-    text = text.strip()
-    if len(text) != 44:
-        return False
-    try:
-        base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        return False
-    return True
-
-
-def _b64_32(text: str, source: str, what: str) -> bytes:
-    try:
-        raw = base64.b64decode(text.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        raise KeyFileError(f"{source}: expected a PEM {what} or a base64 32-byte key, got text that is neither") from None
-    if len(raw) != 32:
-        raise KeyFileError(f"{source}: expected a base64 32-byte Ed25519 {what}, got {len(raw)} bytes")
-    return raw
-
-
 def load_private_key(path: str | Path) -> Ed25519PrivateKey:
     """Read an Ed25519 private key file: PKCS#8 PEM, or the raw 32-byte seed in base64.
 
     Warns (logging) when the file is readable by group or others.
     """
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-        mode = path.stat().st_mode
-    except OSError as e:
-        raise KeyFileError(f"{path}: cannot read private key: {e.strerror}") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        log.warning("%s: private key file is accessible by group/others (mode %o); chmod 600 it", path, mode & 0o777)
-    if data.lstrip().startswith(b"-----BEGIN"):
-        try:
-            key = serialization.load_pem_private_key(data, password=None)
-        except (ValueError, TypeError) as e:
-            raise KeyFileError(f"{path}: not a readable unencrypted PEM private key ({e})") from None
-        if not isinstance(key, Ed25519PrivateKey):
-            raise KeyFileError(f"{path}: expected an Ed25519 private key, got {type(key).__name__}")
-        return key
-    return Ed25519PrivateKey.from_private_bytes(_b64_32(data.decode("ascii", "replace"), str(path), "private key"))
+    return read_private_key(path, Ed25519PrivateKey, "Ed25519")
 
 
 def load_public_key(source: str | Path | bytes | Ed25519PublicKey) -> Ed25519PublicKey:
@@ -168,32 +128,7 @@ def load_public_key(source: str | Path | bytes | Ed25519PublicKey) -> Ed25519Pub
     length), and as a file path otherwise (so a 44-character path such as ``/tmp/.../AUS.pub``,
     not base64, is still a path).
     """
-    if isinstance(source, Ed25519PublicKey):
-        return source
-    label = "public key"
-    is_text_key = isinstance(source, str) and (source.lstrip().startswith("-----") or _is_b64_44(source))
-    if isinstance(source, Path) or (isinstance(source, str) and not is_text_key):
-        path = Path(source)
-        try:
-            data = path.read_bytes()
-        except OSError as e:
-            raise KeyFileError(f"{path}: cannot read public key: {e.strerror}") from None
-        label = str(path)
-    elif isinstance(source, str):
-        data = source.encode("ascii", "replace")
-    elif isinstance(source, bytes):
-        data = source
-    else:
-        raise KeyFileError(f"expected a public key path, base64 string or PEM, got {type(source).__name__}")
-    if data.lstrip().startswith(b"-----BEGIN"):
-        try:
-            key = serialization.load_pem_public_key(data)
-        except (ValueError, TypeError) as e:
-            raise KeyFileError(f"{label}: not a readable PEM public key ({e})") from None
-        if not isinstance(key, Ed25519PublicKey):
-            raise KeyFileError(f"{label}: expected an Ed25519 public key, got {type(key).__name__}")
-        return key
-    return Ed25519PublicKey.from_public_bytes(_b64_32(data.decode("ascii", "replace"), label, "public key"))
+    return read_public_key(source, Ed25519PublicKey, "Ed25519")
 
 
 def generate_nation_keys(nations: Iterable[str], directory: str | Path, *, overwrite: bool = False) -> dict[str, Path]:
