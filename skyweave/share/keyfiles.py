@@ -114,3 +114,59 @@ def read_public_key(source, cls, algo: str):
             raise KeyFileError(f"{label}: expected an {algo} public key, got {type(key).__name__}")
         return key
     return cls.from_public_bytes(raw_32(data.decode("ascii", "replace"), label, f"{algo} public key"))
+
+
+class NationKeys:
+    """Public keys by nation, read by :meth:`load` (a subclass says which kind) from a file path,
+    base64, PEM text or a key; :meth:`b64` is a key's portable form (for :meth:`to_config`)."""
+
+    def __init__(self, keys=None):
+        self._keys: dict = {}
+        for nation, key in (keys or {}).items():
+            self.add(nation, key)
+
+    @staticmethod
+    def load(source):
+        raise NotImplementedError
+
+    @staticmethod
+    def b64(key) -> str:
+        raise NotImplementedError
+
+    @classmethod
+    def from_config(cls, config):
+        """From ``{nation: public key file path | base64 | PEM}`` (as in a node's YAML config)."""
+        if isinstance(config, cls):
+            return config
+        return cls(config)
+
+    def add(self, nation: str, key) -> None:
+        """Hold ``key`` for ``nation`` (replaces a previous key)."""
+        from skyweave.share.releasability import validate_code
+
+        validate_code(nation)
+        self._keys[nation] = self.load(key)
+
+    def remove(self, nation: str) -> None:
+        """Forget ``nation``'s key (revocation)."""
+        self._keys.pop(nation, None)
+
+    def get(self, nation: str):
+        return self._keys.get(nation)
+
+    def __contains__(self, nation: object) -> bool:
+        return nation in self._keys
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    @property
+    def nations(self) -> tuple[str, ...]:
+        return tuple(sorted(self._keys))
+
+    def to_config(self) -> dict[str, str]:
+        """``{nation: base64 public key}``: the portable form of these keys."""
+        return {n: self.b64(k) for n, k in sorted(self._keys.items())}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(self.nations)})"

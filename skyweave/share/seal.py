@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -39,7 +39,7 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from skyweave.share.releasability import validate_code
-from skyweave.share.keyfiles import read_private_key, read_public_key, write_key_file
+from skyweave.share.keyfiles import NationKeys, read_private_key, read_public_key, write_key_file
 
 __all__ = [
     "SEAL_MAGIC",
@@ -139,45 +139,11 @@ def generate_nation_seal_keys(nations: Iterable[str], directory: str | Path, *, 
     return out
 
 
-class SealRing:
+class SealRing(NationKeys):
     """The partners' X25519 public keys, by nation: to whom this node can seal frames."""
 
-    def __init__(self, keys: Mapping[str, X25519PublicKey | str | Path | bytes] | None = None):
-        self._keys: dict[str, X25519PublicKey] = {}
-        for nation, key in (keys or {}).items():
-            self.add(nation, key)
-
-    @classmethod
-    def from_config(cls, config: "Mapping[str, X25519PublicKey | str | Path | bytes] | SealRing") -> "SealRing":
-        """From ``{nation: public key file path | base64 | PEM}`` (as in a node's YAML config)."""
-        if isinstance(config, SealRing):
-            return config
-        return cls(config)
-
-    def add(self, nation: str, key: X25519PublicKey | str | Path | bytes) -> None:
-        """Seal to ``key`` for ``nation`` (replaces a previous key)."""
-        validate_code(nation)
-        self._keys[nation] = load_seal_public_key(key)
-
-    def get(self, nation: str) -> X25519PublicKey | None:
-        return self._keys.get(nation)
-
-    def __contains__(self, nation: object) -> bool:
-        return nation in self._keys
-
-    def __len__(self) -> int:
-        return len(self._keys)
-
-    @property
-    def nations(self) -> tuple[str, ...]:
-        return tuple(sorted(self._keys))
-
-    def to_config(self) -> dict[str, str]:
-        """``{nation: base64 public key}``."""
-        return {n: seal_public_key_b64(k) for n, k in sorted(self._keys.items())}
-
-    def __repr__(self) -> str:
-        return f"SealRing({', '.join(self.nations)})"
+    load = staticmethod(load_seal_public_key)
+    b64 = staticmethod(seal_public_key_b64)
 
 
 # --------------------------------------------------------------------------- frames

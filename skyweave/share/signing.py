@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 
 import msgspec
@@ -20,7 +20,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from skyweave.share.keyfiles import KeyFileError, read_private_key, read_public_key, write_key_file
+from skyweave.share.keyfiles import KeyFileError, NationKeys, read_private_key, read_public_key, write_key_file
 from skyweave.share.releasability import validate_code
 from skyweave.share.schema import Envelope, signing_bytes
 
@@ -149,50 +149,11 @@ def generate_nation_keys(nations: Iterable[str], directory: str | Path, *, overw
     return out
 
 
-class Keyring:
-    """The partners' public keys, by nation: who this node believes, and how to check them."""
+class Keyring(NationKeys):
+    """The partners' Ed25519 public keys, by nation: who this node believes, and how to check them."""
 
-    def __init__(self, keys: Mapping[str, Ed25519PublicKey] | None = None):
-        self._keys: dict[str, Ed25519PublicKey] = {}
-        for nation, key in (keys or {}).items():
-            self.add(nation, key)
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, str | Path | bytes | Ed25519PublicKey]) -> "Keyring":
-        """From ``{nation: public key file path | base64 | PEM}`` (as in a node's YAML config)."""
-        ring = cls()
-        for nation, src in config.items():
-            ring.add(nation, load_public_key(src))
-        return ring
-
-    def add(self, nation: str, key: Ed25519PublicKey | str | Path | bytes) -> None:
-        """Trust ``key`` for ``nation`` (replaces a previous key)."""
-        validate_code(nation)
-        self._keys[nation] = load_public_key(key)
-
-    def remove(self, nation: str) -> None:
-        """Stop trusting ``nation`` (revocation)."""
-        self._keys.pop(nation, None)
-
-    def get(self, nation: str) -> Ed25519PublicKey | None:
-        return self._keys.get(nation)
-
-    def __contains__(self, nation: object) -> bool:
-        return nation in self._keys
-
-    def __len__(self) -> int:
-        return len(self._keys)
-
-    @property
-    def nations(self) -> tuple[str, ...]:
-        return tuple(sorted(self._keys))
-
-    def to_config(self) -> dict[str, str]:
-        """``{nation: base64 public key}``: the portable form of this keyring."""
-        return {n: public_key_b64(k) for n, k in sorted(self._keys.items())}
-
-    def __repr__(self) -> str:
-        return f"Keyring({', '.join(self.nations)})"
+    load = staticmethod(load_public_key)
+    b64 = staticmethod(public_key_b64)
 
 
 # --------------------------------------------------------------------------- envelopes
