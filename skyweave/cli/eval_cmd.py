@@ -1,18 +1,7 @@
 """``skyweave eval``: score tracks.jsonl against truth.jsonl (GOSPA, OSPA, RMSE, SIAP, ANEES, PCRLB).
 
-The files are streamed (both are in non-decreasing ``t``): memory holds two truth instants, one
-track instant and a few numbers per truth id, whatever the length of the files.
-
-When the picture is scored (the instants):
-- at every time ``t`` of tracks.jsonl. The truth at ``t`` is the truth instant at the same time
-  (within 1e-6 s); when there is none, the truth is interpolated between the neighbouring truth
-  instants by cubic Hermite interpolation of positions and velocities (exact for constant velocity
-  and constant acceleration), over the truths present at both; a track time before the first or
-  after the last truth instant cannot be scored and is counted in ``skipped_instants``;
-- with ``--at all`` (the default) also at every truth instant inside [first, last] track time that
-  has no track lines: no lines there means no confirmed track, so every truth is missed. Use
-  ``--at tracks`` when the sensors' scan times do not fall on the truth instants (then a truth
-  instant is no detection time, and the tracker had no reason to write lines at it).
+The scoring itself (streaming, which instants are scored, truth interpolation) is
+:func:`skyweave.node.score_files.score_files`; this module parses the options and prints.
 """
 
 from __future__ import annotations
