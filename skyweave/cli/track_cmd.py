@@ -10,7 +10,6 @@ import click
 
 from skyweave.cli.common import Failure, fail, make_parent, need_file
 from skyweave.cli.main import help_list
-from skyweave.io.formats import FormatError
 from skyweave.track.config import TrackerConfig
 
 #: bad lines printed in full on stderr (all are counted)
@@ -91,6 +90,7 @@ def track(sensors_path, detections_path, out_path, association, model, filter_, 
     around them are tracked.
     """
     from skyweave.cli.common import progress_bar
+    from skyweave.io.formats import FormatError  # here: it pulls in numpy, which --help never needs
     from skyweave.node.track_files import track_files
 
     need_file(sensors_path, "--sensors")

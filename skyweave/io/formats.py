@@ -331,6 +331,62 @@ def _detection_values(rec: dict, spec: SensorSpec, path, line, dims: int) -> dic
     return v
 
 
+#: the largest finite float: ``-_BIG <= v <= _BIG`` is false for NaN and the infinities
+_BIG = 1.7976931348623157e308
+
+#: one field of a fast-path plan: (key, lo, hi, lo_open, required)
+_Field = tuple[str, float, float, bool, bool]
+
+
+def _fast_plan(spec: SensorSpec, dims: int) -> tuple[_Field, ...] | None:
+    """The fields :func:`_detection_values` reads for ``spec``, in its order, with their bounds,
+    for :func:`_fast_values`; None where only the full path applies (ADS-B, moving platforms).
+
+    A ``required`` field must be present; an optional one is checked only when present (its key
+    in the record), exactly as :func:`_detection_values` decides to read it.
+    """
+    if spec.moving:
+        return None
+    if spec.kind == "radar":
+        return (
+            ("range_m", 0.0, _BIG, False, True),
+            ("bearing_deg", 0.0, 360.0, False, True),
+            ("elevation_deg", -90.0, 90.0, False, spec.measures_elevation and dims == 3),
+            ("range_rate_mps", -_BIG, _BIG, False, False),
+        )
+    if spec.kind == "cartesian":
+        return (
+            ("x", -_BIG, _BIG, False, True),
+            ("y", -_BIG, _BIG, False, True),
+            ("z", -_BIG, _BIG, False, dims == 3),
+            ("sigma_m", 0.0, _BIG, True, False),
+        )
+    if spec.kind == "ir":
+        return (
+            ("lat", -90.0, 90.0, False, True),
+            ("lon", -180.0, 180.0, False, True),
+            ("sigma_m", 0.0, _BIG, True, False),
+        )
+    return None
+
+
+def _fast_values(rec: dict, plan: tuple[_Field, ...]) -> dict | None:
+    """The measured fields of a record whose every field is a plain float within bounds (what
+    :func:`_detection_values` returns for it), or None: then the full path decides, and words
+    any error. Never raises and never accepts a record the full path would refuse."""
+    v = {}
+    for key, lo, hi, lo_open, required in plan:
+        x = rec.get(key, rec)  # ``rec`` itself marks "absent" (a JSON value never is the dict)
+        if x is rec:
+            if required:
+                return None
+            continue
+        if type(x) is not float or not lo <= x <= hi or (lo_open and x == lo):
+            return None
+        v[key] = x
+    return v
+
+
 def _sensor_position(rec: dict, spec: SensorSpec, origin: Origin | None, path, line):
     if not spec.moving:
         return None
@@ -370,6 +426,9 @@ class DetectionReader:
         origin = self.sensors.origin
         dims = self.sensors.dims
         last_t: dict[str, float] = {}
+        # Fast path: a line whose time and fields are plain in-range floats is taken as is; any
+        # other line goes through the full checks, which word every error (the same outcome).
+        plans = {sid: _fast_plan(spec, dims) for sid, spec in specs.items()}
         path = self.path
         src = self._lines if self._lines is not None else open(path, "rb")
         try:
@@ -381,15 +440,26 @@ class DetectionReader:
                         rec = loads_json(text)
                     except JSON_ERRORS as e:
                         raise FormatError(path, lineno, None, "one JSON object per line", str(e)[:60]) from None
-                    if not isinstance(rec, dict):
-                        raise FormatError(path, lineno, None, "a JSON object", rec)
-                    t = _num(rec, "t", path, lineno)
-                    sid = rec.get("sensor")
-                    spec = specs.get(sid) if isinstance(sid, str) else None
-                    if spec is None:
-                        raise FormatError(path, lineno, "sensor", f"a sensor id from sensors.json ({', '.join(sorted(specs))[:80]})", sid)
-                    values = _detection_values(rec, spec, path, lineno, dims)
-                    spos = _sensor_position(rec, spec, origin, path, lineno)
+                    values = None
+                    if type(rec) is dict:
+                        t = rec.get("t")
+                        sid = rec.get("sensor")
+                        plan = plans.get(sid) if type(sid) is str else None
+                        if plan is not None and type(t) is float and -_BIG <= t <= _BIG:
+                            values = _fast_values(rec, plan)
+                    if values is not None:
+                        spec = specs[sid]
+                        spos = None
+                    else:
+                        if not isinstance(rec, dict):
+                            raise FormatError(path, lineno, None, "a JSON object", rec)
+                        t = _num(rec, "t", path, lineno)
+                        sid = rec.get("sensor")
+                        spec = specs.get(sid) if isinstance(sid, str) else None
+                        if spec is None:
+                            raise FormatError(path, lineno, "sensor", f"a sensor id from sensors.json ({', '.join(sorted(specs))[:80]})", sid)
+                        values = _detection_values(rec, spec, path, lineno, dims)
+                        spos = _sensor_position(rec, spec, origin, path, lineno)
                     prev = last_t.get(sid)
                     if prev is not None and t < prev:
                         raise FormatError(path, lineno, "t", f"non-decreasing time for sensor {sid} (last was {prev})", t)

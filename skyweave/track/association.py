@@ -25,7 +25,6 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
@@ -109,6 +108,8 @@ def gnn(pair_t: np.ndarray, pair_m: np.ndarray, cost: np.ndarray, labels: np.nda
         return np.zeros(0, dtype=np.intp)
     single, multi = _groups(labels)
     chosen = [np.flatnonzero(single & (cost < 0))]
+    if multi:  # imported here: scipy.optimize is slow to import and most scans never need it
+        from scipy.optimize import linear_sum_assignment
     for idx in multi:
         tr, ti = np.unique(pair_t[idx], return_inverse=True)
         mr, mi = np.unique(pair_m[idx], return_inverse=True)
