@@ -33,7 +33,9 @@ def timed(code_root: Path, args: list[str]) -> float:
     """Wall seconds of ``python -m skyweave.cli.main ARGS`` with ``code_root``'s skyweave first on the path."""
     env = {**os.environ, "PYTHONPATH": str(code_root)}
     t = time.perf_counter()
-    r = subprocess.run([sys.executable, "-m", "skyweave.cli.main", *args], env=env, capture_output=True, text=True)
+    # from a neutral folder: `python -m` puts the working folder first on the path, ahead of PYTHONPATH
+    r = subprocess.run([sys.executable, "-m", "skyweave.cli.main", *args], env=env, capture_output=True, text=True,
+                       cwd=tempfile.gettempdir())
     took = time.perf_counter() - t
     if r.returncode != 0:
         raise SystemExit(f"{code_root}: skyweave {' '.join(args)} failed:\n{r.stderr[-2000:]}")

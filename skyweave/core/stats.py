@@ -12,10 +12,15 @@ __all__ = ["chi2_quantile", "CHI2_2_95"]
 
 
 def chi2_quantile(p: float, dof: int) -> float:
-    """γ with P(χ²_dof ≤ γ) = p: the gate of probability ``p`` in ``dof`` dimensions."""
-    from scipy.stats import chi2  # here, not at the top: importing the core model stays cheap
+    """γ with P(χ²_dof ≤ γ) = p: the gate of probability ``p`` in ``dof`` dimensions.
 
-    return float(chi2.ppf(p, dof))
+    γ = 2 P⁻¹(dof/2, p), with P the regularised lower incomplete gamma function (the χ²_k
+    distribution is Γ(k/2, 2)): exactly what ``scipy.stats.chi2.ppf`` computes, without importing
+    scipy.stats (about 0.35 s of every command's start-up).
+    """
+    from scipy.special import gammaincinv  # here, not at the top: importing the core model stays cheap
+
+    return float(2.0 * gammaincinv(dof / 2.0, p))
 
 
 #: The 95 % quantile of χ² with 2 degrees of freedom, −2 ln 0.05: the scale of a 95 % error

@@ -30,8 +30,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy.stats import chi2
 
+from skyweave.core.stats import chi2_quantile
 from skyweave.fuse.align import predict_to
 from skyweave.fuse.association import (
     AssociationMemory,
@@ -103,8 +103,8 @@ class FuserConfig(Configurable):
 
     def gates(self, m: int) -> tuple[float, float]:
         """(strict, loose) chi-square thresholds γ for m gated dimensions."""
-        strict = float(chi2.ppf(self.gate_probability, m))
-        return strict, float(chi2.ppf(self.loose_gate_probability, m))
+        strict = chi2_quantile(self.gate_probability, m)
+        return strict, chi2_quantile(self.loose_gate_probability, m)
 
 
 @dataclass(frozen=True)
