@@ -93,6 +93,24 @@ def test_a_sink_attached_to_a_running_node_gets_a_snapshot_then_every_later_even
     assert snap[0].frame is before[-1].frame  # the snapshot is the picture current at attachment
 
 
+def test_a_detached_sink_receives_nothing_more(c100):
+    sensors = load_sensors(c100 / "sensors.json")
+    core = NodeCore(sensors)
+    got = []
+    seen = {"n": 0}
+    sink = core.hub.attach(got.append)
+
+    def leave_midway(t):
+        seen["n"] += 1
+        if seen["n"] == 20:
+            core.hub.detach(sink)
+            seen["at"] = len(got)
+
+    drive({None: core}, DetectionsFile(c100 / "detections.jsonl", sensors), sensors, pace=leave_midway)
+    core.finish()
+    assert seen["at"] > 0 and len(got) == seen["at"] and sink not in core.hub.sinks
+
+
 def test_a_live_view_never_slows_the_node_and_ends_on_the_latest_state(c100):
     sensors = load_sensors(c100 / "sensors.json")
     got = []

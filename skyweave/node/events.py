@@ -277,12 +277,6 @@ class EventHub:
             out += [replace(a, snapshot=True) for a in self._alerts.values()]
             return out
 
-    @property
-    def open_alerts(self) -> dict:
-        """alert id -> latest update (an AlertUpdate record) of every alert not yet closed or merged."""
-        with self._lock:
-            return {k: a.record for k, a in self._alerts.items()}
-
     def emit(self, event: Event) -> None:
         """Record ``event`` in the state and hand it to every sink, in attachment order."""
         with self._lock:

@@ -52,9 +52,6 @@ from skyweave.share import (
 )
 from skyweave.share.admission import Admitted
 
-#: reasons counted by the link itself (beyond the gate's REASONS)
-LINK_REASONS = ("too_many", "no_clock", "handler_error")
-
 log = logging.getLogger("skyweave.node")
 
 #: classes a track report may carry (the rest are sent as "unknown")

@@ -67,9 +67,4 @@ def track_files(
     }
 
 
-def tracker_time_per_scan(summary: dict) -> float:
-    """Seconds of tracker time per scan in a :func:`track_files` summary."""
-    return summary["tracker_s"] / max(summary["scans"], 1)
-
-
-__all__ = ["make_tracker", "track_files", "tracker_time_per_scan"]
+__all__ = ["make_tracker", "track_files"]

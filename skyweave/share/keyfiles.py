@@ -39,6 +39,25 @@ def write_key_file(path: Path, data: bytes, mode: int, overwrite: bool) -> None:
         os.close(fd)
 
 
+def save_private_pem(key, path: str | Path, *, overwrite: bool = False) -> Path:
+    """Write a private key as an unencrypted PKCS#8 PEM file with mode 0600; return the path."""
+    path = Path(path)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    write_key_file(path, pem, 0o600, overwrite)
+    return path
+
+
+def save_public_pem(key, path: str | Path, *, overwrite: bool = False) -> Path:
+    """Write a public key (or a private key's public half) as a SubjectPublicKeyInfo PEM file with
+    mode 0644; return the path."""
+    if hasattr(key, "public_key"):
+        key = key.public_key()
+    path = Path(path)
+    pem = key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    write_key_file(path, pem, 0o644, overwrite)
+    return path
+
+
 def is_b64_key(text: str) -> bool:
     """Is ``text`` (surrounding blanks aside) 44 characters of strict base64 (a 32-byte key's length)?"""
     text = text.strip()

@@ -39,7 +39,7 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from skyweave.share.releasability import validate_code
-from skyweave.share.keyfiles import NationKeys, read_private_key, read_public_key, write_key_file
+from skyweave.share.keyfiles import NationKeys, read_private_key, read_public_key, save_private_pem, save_public_pem
 
 __all__ = [
     "SEAL_MAGIC",
@@ -91,20 +91,12 @@ def seal_public_key_b64(key: X25519PublicKey | X25519PrivateKey) -> str:
 
 def save_seal_private_key(key: X25519PrivateKey, path: str | Path, *, overwrite: bool = False) -> Path:
     """Write ``key`` as an unencrypted PKCS#8 PEM file with mode 0600; return the path."""
-    path = Path(path)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    write_key_file(path, pem, 0o600, overwrite)
-    return path
+    return save_private_pem(key, path, overwrite=overwrite)
 
 
 def save_seal_public_key(key: X25519PublicKey | X25519PrivateKey, path: str | Path, *, overwrite: bool = False) -> Path:
     """Write the X25519 public key as a SubjectPublicKeyInfo PEM file (mode 0644); return the path."""
-    if isinstance(key, X25519PrivateKey):
-        key = key.public_key()
-    path = Path(path)
-    pem = key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    write_key_file(path, pem, 0o644, overwrite)
-    return path
+    return save_public_pem(key, path, overwrite=overwrite)
 
 
 def load_seal_private_key(source: str | Path | X25519PrivateKey) -> X25519PrivateKey:

@@ -20,7 +20,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from skyweave.share.keyfiles import KeyFileError, NationKeys, read_private_key, read_public_key, write_key_file
+from skyweave.share.keyfiles import KeyFileError, NationKeys, read_private_key, read_public_key, save_private_pem, save_public_pem
 from skyweave.share.releasability import validate_code
 from skyweave.share.schema import Envelope, signing_bytes
 
@@ -97,20 +97,12 @@ def private_key_b64(key: Ed25519PrivateKey) -> str:
 
 def save_private_key(key: Ed25519PrivateKey, path: str | Path, *, overwrite: bool = False) -> Path:
     """Write ``key`` as an unencrypted PKCS#8 PEM file with mode 0600; return the path."""
-    path = Path(path)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    write_key_file(path, pem, 0o600, overwrite)
-    return path
+    return save_private_pem(key, path, overwrite=overwrite)
 
 
 def save_public_key(key: Ed25519PublicKey | Ed25519PrivateKey, path: str | Path, *, overwrite: bool = False) -> Path:
     """Write the public key as a SubjectPublicKeyInfo PEM file (mode 0644); return the path."""
-    if isinstance(key, Ed25519PrivateKey):
-        key = key.public_key()
-    path = Path(path)
-    pem = key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    write_key_file(path, pem, 0o644, overwrite)
-    return path
+    return save_public_pem(key, path, overwrite=overwrite)
 
 
 def load_private_key(path: str | Path) -> Ed25519PrivateKey:
