@@ -448,7 +448,9 @@ def _snapshot(nodes, t, history):
     row = {"t": t, "wall": time.monotonic(), "agree": {}, "complete": {}, "reported": reported}
     for (a, b), now in reported.items():
         if a < b:
-            shared = pics[a].keys() & pics[b].keys()
+            # numbers both know: a report whose number's owner never told a nation reaches it
+            # unnumbered (no existence leaks, docs/messages.md), which is no disagreement
+            shared = {k for k in pics[a].keys() & pics[b].keys() if pics[a][k] and pics[b][k]}
             row["agree"][a, b] = sum(pics[a][k] == pics[b][k] for k in shared) / len(shared) if shared else 1.0
         want = now & earlier["reported"].get((a, b), set()) if earlier is not None else set()
         missing = len(want - pics[a].keys())
