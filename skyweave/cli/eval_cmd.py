@@ -74,9 +74,15 @@ def print_table(s: dict, notes: list[str]) -> None:
         ("SIAP longest segment", _fmt(s["siap_longest_segment"], 4), "mean share of a truth's life held by one track"),
     ]
     if s["anees_count"]:
-        rows.append(("ANEES", _fmt(s["anees"]), f"expected {s['anees_dim']}; 95 % interval "
-                     f"[{_fmt(s['anees_interval_95_low'])}, {_fmt(s['anees_interval_95_high'])}] over {s['anees_count']} pairs; "
-                     + anees_verdict(s["anees"], s["anees_interval_95_low"], s["anees_interval_95_high"])))
+        n = s["anees_dim"]
+        rows.append(("ANEES", _fmt(s["anees"]), f"expected {n}, honest within ±20 % [{0.8 * n:g}, {1.2 * n:g}]; pooled 95 % "
+                     f"interval [{_fmt(s['anees_interval_95_low'])}, {_fmt(s['anees_interval_95_high'])}] over {s['anees_count']} pairs"))
+        if s["nees_tracks"]:
+            rows.append(("tracks in NEES bounds", _fmt(100 * s["nees_tracks_inside"], 1) + " %",
+                         f"of {s['nees_tracks']} tracks with 60+ scored instants, each against its own 95 % bounds (batch means); "
+                         f"{_fmt(100 * s['nees_tracks_above'], 1)} % above (over-confident), "
+                         f"{_fmt(100 * s['nees_tracks_below'], 1)} % below (under-confident)"))
+        rows.append(("covariances", *covariance_verdict(s)))
     else:
         rows.append(("ANEES", "-", "no track carries a covariance"))
     if s["pcrlb_q"] is not None:
@@ -90,6 +96,29 @@ def print_table(s: dict, notes: list[str]) -> None:
     con.print(table)
     for note in notes:
         con.print(f"note: {note}")
+
+
+def covariance_verdict(s: dict) -> tuple[str, str]:
+    """Whether the tracks' covariances are honest, in words: (verdict, why).
+
+    Honest: the ANEES within ±20 % of the state dimension and at least 90 % of the judged tracks
+    inside their own 95 % bounds (the pooled interval of a large sample is far narrower than any
+    real filter's modelling error, so it is reported, not used as the verdict).
+    """
+    n, a = s["anees_dim"], s["anees"]
+    if not (math.isfinite(a) and n):
+        return "-", "no verdict"
+    inside = s["nees_tracks_inside"]
+    if a > 1.2 * n:
+        return "over-confident", f"ANEES {a:.2f} > {1.2 * n:g}: the covariances are too small for the errors"
+    if a < 0.8 * n:
+        return "under-confident", f"ANEES {a:.2f} < {0.8 * n:g}: the covariances are larger than the errors"
+    if math.isfinite(inside) and inside < 0.9:
+        side = "over" if s["nees_tracks_above"] >= s["nees_tracks_below"] else "under"
+        return f"mixed ({side}-confident tracks)", (f"ANEES {a:.2f} within ±20 % of {n}, but only {100 * inside:.1f} % of tracks "
+                                                    f"inside their bounds (goal 90 %)")
+    return "honest", f"ANEES {a:.2f} within ±20 % of {n}" + (f" and {100 * inside:.1f} % of tracks inside their bounds"
+                                                          if math.isfinite(inside) else "")
 
 
 def anees_verdict(anees: float, low: float, high: float) -> str:
@@ -116,6 +145,9 @@ _KEY_HELP = """
     siap_id_changes_per_truth, siap_longest_segment, truths
   anees, anees_count, anees_dim, anees_interval_95_low, anees_interval_95_high,
     anees_skipped: over assigned pairs whose track has a cov
+  nees_tracks, nees_tracks_inside, nees_tracks_above, nees_tracks_below:
+    tracks with 60+ scored instants and the shares of them whose mean NEES is
+    inside / above / below its own 95 % bounds (correlation-aware)
   pcrlb_position_m: RMS of the PCRLB position bound over the same pairs as
     rmse_position_m (m); rmse_to_pcrlb: their ratio; pcrlb_q, pcrlb_sensors:
     the settings (with --sensors)

@@ -69,7 +69,7 @@ _PARAMS = help_list(f"  {n} (default {d!r}): {doc}" for n, d, doc in TrackerConf
 @click.option("--out", "out_path", required=True, type=click.Path(path_type=Path),
               help="tracks.jsonl to write (its folder is created).")
 @click.option("--tracker", "association", type=click.Choice(["gnn", "jpda"]), default=None, help="Data association (default gnn).")
-@click.option("--model", type=click.Choice(["cv", "ca", "ct", "imm"]), default=None, help="Motion model (default cv; imm = CV and CT interacting).")
+@click.option("--model", type=click.Choice(["cv", "ca", "ct", "imm"]), default=None, help="Motion model (default imm: CV and CT interacting; cv, ca, ct: one model).")
 @click.option("--filter", "filter_", type=click.Choice(["ekf", "ukf"]), default=None, help="Filter (default ekf).")
 @click.option("--config", "config_path", type=click.Path(path_type=Path), default=None, help="YAML/JSON file of tracker parameters (see below).")
 @click.option("--lag", "lag_s", type=click.FloatRange(min=0), default=None, help="Out-of-sequence window in seconds (default 10).")

@@ -101,6 +101,73 @@ def anees_from_sum(nees_sum: float, count: int, dim: int, skipped: int = 0) -> A
     return AneesResult(float(value), int(count), int(dim), anees_interval(count, dim), int(skipped))
 
 
+class TrackNees:
+    """Per-track NEES, streamed: is each track's own mean NEES consistent with its dimension n?
+
+    A track's NEES samples are correlated in time (a filter's error decays over many updates) and
+    heavy-tailed at manoeuvres, so the chi-square interval of independent samples is far too
+    narrow for one track. The test here is the method of batch means: the track's samples, in
+    order, are cut into batches of ``batch`` samples; the batch means are nearly independent, and
+    the track is inside its 95 % bounds when n lies within its mean ± t(0.975, B − 1)·SE, with SE
+    the standard error from the B batch means (Student's t). Above: over-confident (covariance too
+    small for the errors); below: under-confident. Tracks with fewer than ``min_batches`` complete
+    batches are not judged.
+    """
+
+    def __init__(self, batch: int = 20, min_batches: int = 3):
+        self.batch = int(batch)
+        self.min_batches = int(min_batches)
+        self._cap = 0
+        self._a: dict[str, np.ndarray] = {}
+        self._grow(64)
+
+    def _grow(self, need: int) -> None:
+        cap = max(need, 2 * self._cap)
+        for k in ("cur", "ncur", "nb", "b1", "b2"):
+            a = np.zeros(cap)
+            if k in self._a:
+                a[: self._cap] = self._a[k]
+            self._a[k] = a
+        self._cap = cap
+
+    def add(self, codes: np.ndarray, values: np.ndarray) -> None:
+        """NEES ``values`` of the tracks ``codes`` (distinct non-negative integers) at one instant."""
+        codes = np.asarray(codes, dtype=np.intp)
+        if codes.size == 0:
+            return
+        if codes.max() >= self._cap:
+            self._grow(int(codes.max()) + 1)
+        a = self._a
+        a["cur"][codes] += np.asarray(values, dtype=float)
+        a["ncur"][codes] += 1
+        full = codes[a["ncur"][codes] >= self.batch]
+        if full.size:
+            m = a["cur"][full] / a["ncur"][full]
+            a["nb"][full] += 1
+            a["b1"][full] += m
+            a["b2"][full] += m * m
+            a["cur"][full] = 0.0
+            a["ncur"][full] = 0
+
+    def result(self, dim: int) -> dict:
+        """{"tracks", "inside", "above", "below"}: tracks judged and the shares of them."""
+        a = self._a
+        judged = a["nb"] >= self.min_batches
+        k = int(judged.sum())
+        if k == 0 or dim <= 0:
+            return {"tracks": 0, "inside": float("nan"), "above": float("nan"), "below": float("nan")}
+        from scipy.special import stdtrit
+
+        nb = a["nb"][judged]
+        mean = a["b1"][judged] / nb
+        var = np.maximum((a["b2"][judged] - nb * mean**2) / (nb - 1), 0.0)
+        half = stdtrit(nb - 1, 0.975) * np.sqrt(var / nb)
+        above = mean - half > dim
+        below = mean + half < dim
+        return {"tracks": k, "inside": float(np.mean(~above & ~below)), "above": float(np.mean(above)),
+                "below": float(np.mean(below))}
+
+
 def anees(errors: np.ndarray, covs: np.ndarray) -> AneesResult:
     """ANEES of state errors (K, n) (estimate - truth) with their covariances (K, n, n)."""
     e = np.asarray(errors, dtype=float)

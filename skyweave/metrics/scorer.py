@@ -22,7 +22,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from skyweave.metrics.assignment import assign_within, empty_assignment
-from skyweave.metrics.errors import anees_from_sum, nees
+from skyweave.metrics.errors import TrackNees, anees_from_sum, nees
 from skyweave.metrics.gospa import GospaResult, gospa_from_assignment, ospa_from_assignment
 from skyweave.metrics.siap import SiapAccumulator
 
@@ -35,6 +35,7 @@ SUMMARY_KEYS = (
     "siap_completeness", "siap_ambiguity", "siap_spuriousness", "siap_id_changes", "siap_id_changes_per_truth",
     "siap_longest_segment", "truths",
     "anees", "anees_count", "anees_dim", "anees_interval_95_low", "anees_interval_95_high", "anees_skipped",
+    "nees_tracks", "nees_tracks_inside", "nees_tracks_above", "nees_tracks_below",
     "pcrlb_position_m", "rmse_to_pcrlb",
 )
 
@@ -98,6 +99,7 @@ class Scorer:
                                    "n_tracks", "pos2", "vel2", "pairs", "nees", "nees_n", "nees_bad", "bound2",
                                    "bound_n"), 0.0)
         self._nees_dim = 0
+        self._track_nees = TrackNees()
 
     def _states(self, s, count: int, what: str) -> np.ndarray:
         a = np.asarray(s, dtype=float)
@@ -154,6 +156,7 @@ class Scorer:
                     S["nees_n"] += int(ok.sum())
                     S["nees_bad"] += int((~ok).sum())
                     self._nees_dim = 2 * dims
+                    self._track_nees.add(kid[a.cols][has][ok], v[ok])
             if truth_bound is not None:
                 b = np.asarray(truth_bound, dtype=float)[a.rows]
                 fin = np.isfinite(b)
@@ -192,6 +195,7 @@ class Scorer:
         nees_n = int(S["nees_n"])
         an = anees_from_sum(S["nees"], nees_n, self._nees_dim, int(S["nees_bad"]))
         bound = float(np.sqrt(S["bound2"] / S["bound_n"])) if S["bound_n"] else nan
+        tn = self._track_nees.result(self._nees_dim)
         out = {
             "instants": n, "c_m": self.c, "p": self.p, "assoc_threshold_m": self.tau,
             "gospa_mean": mean("gospa"), "gospa_localisation_p_mean": mean("loc"),
@@ -207,6 +211,8 @@ class Scorer:
             "anees": an.anees if nees_n else nan, "anees_count": nees_n, "anees_dim": self._nees_dim or nan,
             "anees_interval_95_low": an.interval_95[0], "anees_interval_95_high": an.interval_95[1],
             "anees_skipped": int(S["nees_bad"]),
+            "nees_tracks": tn["tracks"], "nees_tracks_inside": tn["inside"], "nees_tracks_above": tn["above"],
+            "nees_tracks_below": tn["below"],
             "pcrlb_position_m": bound,
             "rmse_to_pcrlb": rmse_pos / bound if (pairs and S["bound_n"] and bound > 0) else nan,
         }

@@ -115,11 +115,14 @@ class IMM:
 
     def transition(self, dt) -> np.ndarray:
         """Π(T) (N, r, r), rows summing to one: Π_ij = P(mode j at t+T | mode i at t)."""
-        dt = np.asarray(dt, dtype=float)
-        E = np.exp(self._w[None, :] * dt[:, None])
+        dt = np.asarray(dt, dtype=float).reshape(-1)
+        # a scan predicts nearly every track over the same step: compute Π once per distinct step
+        steps, which = np.unique(dt, return_inverse=True)
+        E = np.exp(self._w[None, :] * steps[:, None])
         Pi = np.real(np.einsum("ij,nj,jk->nik", self._V, E, self._Vi))
         Pi = np.clip(Pi, 0.0, None)
-        return Pi / Pi.sum(axis=2, keepdims=True)
+        Pi /= Pi.sum(axis=2, keepdims=True)
+        return Pi[which.reshape(-1)]
 
     def new(self, x, P) -> dict:
         x = np.asarray(x, dtype=float)
@@ -148,11 +151,14 @@ class IMM:
         Pi = self.transition(dt)
         c = np.einsum("nij,ni->nj", Pi, mu)                        # predicted mode probabilities
         mix = Pi * mu[:, :, None] / np.maximum(c[:, None, :], 1e-300)   # μ_i|j (N, i, j)
+        # the mixed initial conditions of every model at once: x₀ⱼ, P₀ⱼ (N, j, ...)
+        x0 = np.einsum("nij,nia->nja", mix, xm)
+        dev = xm[:, :, None, :] - x0[:, None, :, :]               # x_i − x₀ⱼ (N, i, j, n)
+        P0 = np.einsum("nij,niab->njab", mix, Pm) + np.einsum("nij,nija,nijb->njab", mix, dev, dev)
         x_out = np.empty_like(xm)
         P_out = np.empty_like(Pm)
         for j, f in enumerate(self.filters):
-            x0, P0 = self._moments(xm, Pm, mix[:, :, j])
-            x_out[:, j], P_out[:, j] = f.predict(x0, P0, dt)
+            x_out[:, j], P_out[:, j] = f.predict(x0[:, j], P0[:, j], dt)
         return {"xm": x_out, "Pm": P_out, "mu": c / c.sum(axis=1, keepdims=True)}
 
     def predict_measurement(self, st: dict, meas) -> MeasurementPrediction:
@@ -165,12 +171,15 @@ class IMM:
 
     def update(self, st: dict, meas, z, R, mp=None, consider=None):
         """Model-conditioned updates and the mode probabilities; ``consider`` as in :func:`update`."""
-        xm, Pm, mu = st["xm"].copy(), st["Pm"].copy(), st["mu"]
-        logL = np.empty(mu.shape)
-        for j, mpj in enumerate(self._per_model(st, meas)):
-            y, S, Si = innovations(meas, mpj, z, R)
-            xm[:, j], Pm[:, j] = update(xm[:, j], Pm[:, j], mpj, y, S, Si, consider)
-            logL[:, j] = gaussian_loglik(y, S, Si)
+        xm, Pm, mu = st["xm"], st["Pm"], st["mu"]
+        N, r, n = xm.shape
+        # every model's update in one batch of N·r rows (the measurement model is the same for all)
+        xs, Ps = xm.reshape(N * r, n), Pm.reshape(N * r, n, n)
+        mp = self.filters[0].predict_measurement(meas, xs, Ps)
+        y, S, Si = innovations(meas, mp, np.repeat(z, r, axis=0), np.repeat(R, r, axis=0))
+        xs, Ps = update(xs, Ps, mp, y, S, Si, consider)
+        xm, Pm = xs.reshape(N, r, n), Ps.reshape(N, r, n, n)
+        logL = gaussian_loglik(y, S, Si).reshape(N, r)
         lw = logL + np.log(np.maximum(mu, 1e-300))
         top = lw.max(axis=1, keepdims=True)
         w = np.exp(lw - top)

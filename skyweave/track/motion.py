@@ -54,6 +54,7 @@ class ConstantVelocity:
     q: float = 1.0
     turn_rate: bool = False
     q_omega: float = 1e-8
+    omega_sigma: float | None = None
 
     @property
     def n(self) -> int:
@@ -75,7 +76,11 @@ class ConstantVelocity:
             Q[:, a, d + a] = Q[:, d + a, a] = q2
             Q[:, d + a, d + a] = q1
         if self.turn_rate:
-            Q[:, -1, -1] = self.q_omega * dt
+            if self.omega_sigma is None:
+                Q[:, -1, -1] = self.q_omega * dt
+            else:   # flying straight means ω = 0: the carried turn rate is reset to 0 ± omega_sigma
+                F[:, -1, -1] = 0.0
+                Q[:, -1, -1] = self.omega_sigma**2
         return F, Q
 
     def predict(self, x: np.ndarray, P: np.ndarray, dt: np.ndarray):
@@ -87,6 +92,8 @@ class ConstantVelocity:
         d = self.d
         out = x.copy()
         out[..., :d] = x[..., :d] + np.asarray(dt)[..., None] * x[..., d:2 * d]
+        if self.turn_rate and self.omega_sigma is not None:
+            out[..., -1] = 0.0
         return out
 
 
@@ -168,11 +175,11 @@ class CoordinatedTurn:
         db = np.where(small, T**2 / 2 - w**2 * T**4 / 8, (T * s) / ws - (1 - c) / ws**2)
         return a, b, s, c, da, db
 
-    def f(self, x, dt):
+    def f(self, x, dt, coeffs=None):
         d = self.d
         T = np.broadcast_to(np.asarray(dt, dtype=float), x.shape[:-1])
         w = x[..., -1]
-        a, b, s, c, _, _ = self._coeffs(w, T)
+        a, b, s, c, _, _ = coeffs if coeffs is not None else self._coeffs(w, T)
         vx, vy = x[..., d], x[..., d + 1]
         out = x.copy()
         out[..., 0] = x[..., 0] + a * vx - b * vy
@@ -183,12 +190,12 @@ class CoordinatedTurn:
             out[..., 2] = x[..., 2] + T * x[..., 5]
         return out
 
-    def jacobian(self, x, dt):
+    def jacobian(self, x, dt, coeffs=None):
         d, n = self.d, self.n
         N = x.shape[0]
         T = np.broadcast_to(np.asarray(dt, dtype=float), (N,))
         w = x[:, -1]
-        a, b, s, c, da, db = self._coeffs(w, T)
+        a, b, s, c, da, db = coeffs if coeffs is not None else self._coeffs(w, T)
         vx, vy = x[:, d], x[:, d + 1]
         F = np.zeros((N, n, n))
         idx = np.arange(n)
@@ -214,8 +221,10 @@ class CoordinatedTurn:
         return Q
 
     def predict(self, x, P, dt):
-        F = self.jacobian(x, dt)
-        return self.f(x, dt), _sandwich(F, P) + self.noise(dt)
+        T = np.broadcast_to(np.asarray(dt, dtype=float), (x.shape[0],))
+        k = self._coeffs(x[:, -1], T)
+        F = self.jacobian(x, T, k)
+        return self.f(x, T, k), _sandwich(F, P) + self.noise(T)
 
 
 def make_model(name: str, d: int, q: float, q_omega: float = 1e-4):

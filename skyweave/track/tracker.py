@@ -44,7 +44,7 @@ def make_estimator(cfg: TrackerConfig, d: int):
     """The estimator a configuration asks for: one filter, or the CV/CT IMM."""
     if cfg.model == "imm":
         fname = "ukf" if cfg.filter == "ukf" else "ekf"
-        cv = ConstantVelocity(d=d, q=cfg.imm_q_cv, turn_rate=True, q_omega=1e-8)
+        cv = ConstantVelocity(d=d, q=cfg.imm_q_cv, turn_rate=True, omega_sigma=cfg.imm_omega_sigma)
         ct = CoordinatedTurn(d=d, q=cfg.imm_q_ct, q_omega=cfg.q_omega)
         return IMM([make_filter(fname, cv), make_filter(fname, ct)], cfg.imm_sojourn_s, mu0=[0.8, 0.2])
     q = cfg.q_ca if cfg.model == "ca" else cfg.q
