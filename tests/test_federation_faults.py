@@ -274,6 +274,15 @@ def wait_until(pred, timeout: float) -> bool:
     return pred()
 
 
+def may_know(holder: NationNode, ntn: str, nation: str) -> bool:
+    """May ``nation`` know the number ``ntn`` that ``holder`` uses? Its own numbers, the holder's
+    (it tells whom its markings allow), and another owner's released to ``nation``."""
+    if ntn.split("-N", 1)[0] == nation:
+        return True
+    released = holder.fuser.released_to(ntn)
+    return released is None or nation in released
+
+
 def source_ntn(node: NationNode) -> dict[str, str]:
     """Source track ("NATION:local_id") -> the network track number of its fused track, in ``node``'s last picture."""
     pic = node.last_picture
@@ -314,8 +323,9 @@ def duplicates(node: NationNode) -> list[str]:
 def snapshot(nodes: dict[str, NationNode], t: float, history: list[dict], nations) -> dict:
     """Every pair's agreement and completeness at scenario time ``t`` (and the wall clock).
 
-    Agreement of a pair counts the source tracks both pictures hold under a number (a nation the
-    number's owner never told sees the track unnumbered). Completeness of a's picture against b counts the tracks b has reported to a for ``LAG_S``
+    Agreement of a pair counts the source tracks both pictures hold under a number the other may
+    know (a nation the number's owner never told sees the track unnumbered, or under a number of
+    its own or one retired since). Completeness of a's picture against b counts the tracks b has reported to a for ``LAG_S``
     seconds (in the sample then and now): a receiver fuses at most once a second (at its ticks
     only, if it has no sensor of its own), so a track reported a moment ago may not be in yet. A
     nation whose node is down (not in ``nodes``) has an empty picture.
@@ -328,7 +338,10 @@ def snapshot(nodes: dict[str, NationNode], t: float, history: list[dict], nation
         if a < b and a in nodes:
             # numbers both know: a report whose number's owner never told a nation reaches it
             # unnumbered (no existence leaks, docs/messages.md), which is no disagreement
-            shared = {k for k in pics[a].keys() & pics[b].keys() if pics[a][k] and pics[b][k]}
+            # and numbers each may know: a number whose owner never released it to a nation
+            # cannot be agreed with that nation (docs/fusion.md, "Who may hear a number")
+            shared = {k for k in pics[a].keys() & pics[b].keys() if pics[a][k] and pics[b][k]
+                      and may_know(nodes[b], pics[b][k], a) and may_know(nodes[a], pics[a][k], b)}
             row["agree"][a, b] = sum(pics[a][k] == pics[b][k] for k in shared) / len(shared) if shared else 1.0
         want = now & earlier["reported"].get((a, b), set()) if earlier is not None else set()
         missing = len(want - pics[a].keys())

@@ -137,9 +137,12 @@ class IMM:
     @staticmethod
     def _moments(xm, Pm, w):
         """Mixture moments: Σ w x, Σ w (P + d dᵀ) over the model axis (w (N, r))."""
-        x = np.einsum("nr,nri->ni", w, xm)
+        N, r, n = xm.shape
+        x = (w[:, None, :] @ xm)[:, 0]
         d = xm - x[:, None, :]
-        P = np.einsum("nr,nrij->nij", w, Pm + d[..., :, None] * d[..., None, :])
+        wd = w[:, :, None] * d
+        # Σ_r w_r P_r (as one matrix product over the flattened matrices) + Σ_r w_r d_r d_rᵀ
+        P = (w[:, None, :] @ Pm.reshape(N, r, n * n)).reshape(N, n, n) + np.swapaxes(wd, 1, 2) @ d
         return x, P
 
     def combined(self, st: dict):
@@ -152,13 +155,11 @@ class IMM:
         c = np.einsum("nij,ni->nj", Pi, mu)                        # predicted mode probabilities
         mix = Pi * mu[:, :, None] / np.maximum(c[:, None, :], 1e-300)   # μ_i|j (N, i, j)
         # the mixed initial conditions of every model at once: x₀ⱼ, P₀ⱼ (N, j, ...)
-        x0 = np.einsum("nij,nia->nja", mix, xm)
-        dev = xm[:, :, None, :] - x0[:, None, :, :]               # x_i − x₀ⱼ (N, i, j, n)
-        P0 = np.einsum("nij,niab->njab", mix, Pm) + np.einsum("nij,nija,nijb->njab", mix, dev, dev)
         x_out = np.empty_like(xm)
         P_out = np.empty_like(Pm)
         for j, f in enumerate(self.filters):
-            x_out[:, j], P_out[:, j] = f.predict(x0[:, j], P0[:, j], dt)
+            x0, P0 = self._moments(xm, Pm, mix[:, :, j])
+            x_out[:, j], P_out[:, j] = f.predict(x0, P0, dt)
         return {"xm": x_out, "Pm": P_out, "mu": c / c.sum(axis=1, keepdims=True)}
 
     def predict_measurement(self, st: dict, meas) -> MeasurementPrediction:

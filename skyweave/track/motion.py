@@ -46,8 +46,11 @@ class ConstantVelocity:
     """Nearly constant velocity: white-noise acceleration of power spectral density ``q`` (m²/s³).
 
     F = [[I, T·I], [0, I]],  Q = q [[T³/3·I, T²/2·I], [T²/2·I, T·I]]  (Bar-Shalom §6.2.2).
-    With ``turn_rate=True`` the state carries ω as a last element that the motion ignores (random
-    walk of density ``q_omega``), so the model shares the CT layout inside an IMM.
+    With ``turn_rate=True`` the state carries ω as a last element that the motion ignores, so the
+    model shares the CT layout inside an IMM: a random walk of density ``q_omega``, or, with
+    ``omega_sigma`` (rad/s), reset at every step to 0 ± ``omega_sigma``. The reset is what a CV mode
+    asserts (no turn); without it the CV mode would carry an unobserved turn rate whose prior
+    variance the IMM's mixing hands on to the CT mode, inflating its covariance on straight flight.
     """
 
     d: int = 2
