@@ -33,8 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "skyweave"
 
 ROOMS = (
-    "geo", "core", "scenario", "track", "fuse", "share", "warn", "metrics", "io", "node", "api",
-    "web", "cli",
+    "geo", "core", "scenario", "track", "fuse", "share", "warn", "metrics", "io", "node", "interop",
+    "api", "web", "cli",
 )
 
 #: Which rooms each room may import (itself always). ``skyweave`` itself (the version) is open to
@@ -50,7 +50,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "warn": frozenset({"track", "geo", "core"}),
     "metrics": frozenset({"geo", "core"}),
     "io": frozenset({"geo", "core"}),
-    "node": frozenset(ROOMS) - {"node", "api", "web", "cli"},
+    "node": frozenset(ROOMS) - {"node", "interop", "api", "web", "cli"},
+    "interop": frozenset({"node", "io", "core", "geo"}),
     "api": frozenset(ROOMS) - {"api", "web", "cli"},
     "web": frozenset({"api", "node", "io", "core", "geo"}),
     "cli": frozenset(ROOMS) - {"cli"},

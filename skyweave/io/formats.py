@@ -314,12 +314,20 @@ def _detection_values(rec: dict, spec: SensorSpec, path, line, dims: int) -> dic
             v["sigma_m"] = s
         return v
     if kind == "adsb":
-        return {
+        v = {
             "icao24": _str(rec, "icao24", path, line, pattern=ICAO24_RE, what="a 24-bit ICAO address as 6 lower-case hex digits"),
             "lat": _num(rec, "lat", path, line, lo=-90.0, hi=90.0),
             "lon": _num(rec, "lon", path, line, lo=-180.0, hi=180.0),
             "alt": _num(rec, "alt", path, line),
         }
+        # this report's own 1-σ horizontal / vertical error (m, from its NACp/NUCp); absent: the sensor's
+        for k in ("sigma_m", "sigma_alt_m"):
+            s = rec.get(k)
+            if s is None:
+                continue
+            # a plain positive finite float is taken as is; anything else goes through the full check
+            v[k] = s if type(s) is float and 0.0 < s <= _BIG else _num(rec, k, path, line, lo=0.0, lo_open=True)
+        return v
     # ir: ground-projected position of the boost plume
     v = {
         "lat": _num(rec, "lat", path, line, lo=-90.0, hi=90.0),

@@ -19,7 +19,11 @@ import numpy as np
 from skyweave.core.model import SensorSet
 from skyweave.io.formats import Detection, DetectionReader
 
-_NUMERIC = ("range_m", "bearing_deg", "elevation_deg", "range_rate_mps", "x", "y", "z", "lat", "lon", "alt", "sigma_m")
+_NUMERIC = ("range_m", "bearing_deg", "elevation_deg", "range_rate_mps", "x", "y", "z", "lat", "lon", "alt", "sigma_m",
+            "sigma_alt_m")
+#: ADS-B's optional per-report accuracy: a column as soon as one report of the scan gives it, NaN
+#: for the others (the tracker uses the sensor's figure there)
+_ADSB_OPTIONAL = ("sigma_m", "sigma_alt_m")
 
 
 @dataclass
@@ -44,6 +48,10 @@ def _make_scan(group: list[Detection]) -> RawScan:
     first = group[0]
     keys = [k for k in _NUMERIC if all(k in d.values for d in group)]
     cols = {k: np.fromiter((d.values[k] for d in group), dtype=float, count=len(group)) for k in keys}
+    if first.kind == "adsb":
+        for k in _ADSB_OPTIONAL:
+            if k not in cols and any(k in d.values for d in group):
+                cols[k] = np.fromiter((d.values.get(k, np.nan) for d in group), dtype=float, count=len(group))
     ident = None
     if first.kind == "adsb":
         ident = np.fromiter((int(d.values["icao24"], 16) for d in group), dtype=np.int64, count=len(group))

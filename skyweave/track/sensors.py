@@ -142,6 +142,14 @@ def _rotations(lat, lon) -> np.ndarray:
     ], 1)
 
 
+def _per_detection(col, default: float, M: int) -> np.ndarray:
+    """(M,) 1-σ values: ``col`` (metres, NaN where a detection gives none) with ``default`` filled in."""
+    if col is None:
+        return np.full(M, default)
+    s = np.asarray(col, dtype=float)
+    return np.where(np.isnan(s), default, s)
+
+
 def build_scan(info: SensorInfo, t: float, cols: dict, frame: LocalFrame | None, identity=None,
                platform: np.ndarray | None = None, lines=None) -> MeasurementScan | None:
     """A :class:`MeasurementScan` from one scan's columns (file units), or None for a kind the air tracker does not use (ir)."""
@@ -186,10 +194,16 @@ def build_scan(info: SensorInfo, t: float, cols: dict, frame: LocalFrame | None,
             raise ValueError(f"ADS-B sensor {info.id} needs a scenario origin to place lat/lon positions")
         lat, lon, alt = (np.asarray(cols[k], dtype=float) for k in ("lat", "lon", "alt"))
         p = frame.from_geodetic(lat, lon, alt).reshape(M, 3)
-        sh, sv = info.sigma_m or 30.0, info.sigma_alt_m or 8.0
+        # each report's own 1-σ (its NACp/NUCp, columns sigma_m / sigma_alt_m) where it gives one
+        # (NaN: not given), else the sensor's figure
+        sh = _per_detection(cols.get("sigma_m"), info.sigma_m or 30.0, M)
+        sv = _per_detection(cols.get("sigma_alt_m"), info.sigma_alt_m or 8.0, M)
         # covariance diag(σh², σh², σv²) in each target's own ENU axes, rotated into the scenario frame
         rel = frame.rotation @ np.swapaxes(_rotations(lat, lon), 1, 2)   # v_scenario = rel v_local
-        C = rel @ np.diag([sh**2, sh**2, sv**2]) @ np.swapaxes(rel, 1, 2)
+        local = np.zeros((M, 3, 3))
+        local[:, 0, 0] = local[:, 1, 1] = sh**2
+        local[:, 2, 2] = sv**2
+        C = rel @ local @ np.swapaxes(rel, 1, 2)
         m = 3 if d == 3 else 2
         model = CartesianMeasurement(d=d, m=m)
         lam = 1e-30  # a transponder report is never clutter
