@@ -48,3 +48,52 @@ if ! nats-server --help 2>&1 | grep -q -- '--jetstream'; then
     exit 1
 fi
 say "nats-server JetStream support: ok"
+
+# Debian's chromium: the headless browser the web view's tests drive (Playwright with
+# executable_path; no browser download).
+if command -v chromium >/dev/null 2>&1; then
+    say "chromium present: $(command -v chromium)"
+else
+    if ! command -v apt-get >/dev/null 2>&1; then
+        say "chromium missing and apt-get not available; install Debian's chromium package" >&2
+        exit 1
+    fi
+    say "installing chromium with apt-get"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null 2>&1 || say "apt-get update failed; trying the install anyway" >&2
+    log="$(mktemp)"
+    if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >"$log" 2>&1; then
+        cat "$log" >&2; rm -f "$log"; say "apt-get install chromium failed" >&2; exit 1
+    fi
+    rm -f "$log"
+    say "installed chromium: $(command -v chromium)"
+fi
+
+# asterix-decoder (GPL, a test oracle of skyweave.interop's ASTERIX codecs; never imported by the
+# package): compiled from source against Debian's libexpat1-dev, into the project's virtualenv.
+VENV_PY="${VENV:-.venv}/bin/python"
+if ! dpkg -s libexpat1-dev >/dev/null 2>&1 || ! command -v g++ >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1; then
+        say "installing libexpat1-dev and g++ with apt-get"
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null 2>&1 || say "apt-get update failed; trying the install anyway" >&2
+        log="$(mktemp)"
+        if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libexpat1-dev g++ >"$log" 2>&1; then
+            cat "$log" >&2; rm -f "$log"; say "apt-get install libexpat1-dev g++ failed" >&2; exit 1
+        fi
+        rm -f "$log"
+    else
+        say "libexpat1-dev or g++ missing and apt-get not available; the asterix-decoder oracle tests will skip" >&2
+    fi
+fi
+if [ -x "$VENV_PY" ]; then
+    if "$VENV_PY" -c "import asterix" >/dev/null 2>&1; then
+        say "asterix-decoder present in $VENV_PY"
+    else
+        say "building asterix-decoder into $VENV_PY (pip, from source)"
+        log="$(mktemp)"
+        if ! "$VENV_PY" -m pip install -q --disable-pip-version-check "asterix-decoder>=0.7.11,<0.8" >"$log" 2>&1; then
+            cat "$log" >&2; rm -f "$log"; say "pip install asterix-decoder failed" >&2; exit 1
+        fi
+        rm -f "$log"
+        say "installed asterix-decoder: $("$VENV_PY" -c 'import asterix; print(asterix.__version__)')"
+    fi
+fi

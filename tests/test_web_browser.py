@@ -1,0 +1,211 @@
+"""The joint command view in a real headless Chromium (Debian's package, driven by Playwright).
+
+One server runs a shortened trilateral scenario live (the first ballistic launch at 5 s) through
+the four-nation network. Into the Japanese and the American views' streams the test puts one
+extra track releasable to the USA alone, and shows that it reaches the American page and never
+the Japanese one: not on the page, not in any WebSocket frame it received.
+
+Set SKYWEAVE_VIEW_SCREENSHOT=PATH to keep a screenshot of the Japanese page with its alert.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+import time
+
+import pytest
+import yaml
+
+from skyweave.node.events import PictureFused
+from skyweave.scenario.shipped import scenario_path
+from skyweave.web.app import ViewServer, create_app
+from skyweave.web.demo import DEMO_NATIONS, DemoNetwork
+from skyweave.web.users import UserStore
+from skyweave.web.view import NationView
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+PASSWORD = "browser-test-pw"
+INJECTED = "USA-N09999"
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+if not os.path.exists(CHROMIUM):  # scripts/services.sh installs it (make test)
+    pytest.skip(f"{CHROMIUM} missing: run sh scripts/services.sh (Debian's chromium package)", allow_module_level=True)
+
+
+class InjectingView(NationView):
+    """A view whose every fused picture also holds a track releasable to the USA alone."""
+
+    def handle(self, event):
+        super().handle(event)
+        if isinstance(event, PictureFused) and self.tracks:
+            some = next(iter(self.tracks.values()))
+            secret = {**some, "id": INJECTED, "identity": "usaonly", "lat": 38.9, "lon": 133.9, "category": "cruise",
+                      "sid": "suspect", "nations": ["USA"], "sources": ["USA:USA-999"], "releasable_to": ["USA"]}
+            self.tracks = {**self.tracks, INJECTED: secret}
+            self.version += 1
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    import uvicorn
+
+    tmp = tmp_path_factory.mktemp("view")
+    scn = yaml.safe_load(scenario_path("trilateral").read_text())
+    scn["duration_s"] = 600
+    scn["targets"] = [t for t in scn["targets"] if t["id"] not in ("BM2", "BM3")]
+    for t in scn["targets"]:
+        if t["id"] == "BM1":
+            t["t_start"] = 5
+    scn["traffic"]["count"] = 30
+    (tmp / "scenario.yaml").write_text(yaml.safe_dump(scn))
+    views = {n: (InjectingView(n) if n in ("JPN", "USA") else NationView(n)) for n in DEMO_NATIONS}
+    users = UserStore()
+    for n in DEMO_NATIONS:
+        users.add(n.lower(), n, "viewer", PASSWORD)
+    server = ViewServer(views, users, speed=8.0, frame_interval_s=0.25)
+    net = DemoNetwork(views, tmp / "net", scenario=str(tmp / "scenario.yaml"), speed=8.0, red_team_every_s=40.0).start()
+    port = free_port()
+    web = uvicorn.Server(uvicorn.Config(create_app(server), host="127.0.0.1", port=port, log_level="warning"))
+    th = threading.Thread(target=web.run, daemon=True)
+    th.start()
+    deadline = time.time() + 30
+    while not web.started and time.time() < deadline:
+        time.sleep(0.1)
+    assert web.started, "the server did not start"
+    pw = playwright_api.sync_playwright().start()
+    browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    try:
+        yield {"url": f"http://127.0.0.1:{port}", "server": server, "browser": browser, "net": net}
+    finally:
+        browser.close()
+        pw.stop()
+        web.should_exit = True
+        th.join(10)
+        net.stop()
+
+
+def open_page(live, user, frames=None):
+    """A new browser page logged in as ``user``; ``frames`` (a list) receives every WebSocket frame's text."""
+    page = live["browser"].new_context(viewport={"width": 1600, "height": 900}).new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    if frames is not None:
+        page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(
+            payload if isinstance(payload, str) else payload.decode())))
+    page.goto(live["url"] + "/")
+    page.fill("#login-user", user)
+    page.fill("#login-password", PASSWORD)
+    page.click("#login-submit")
+    page.wait_for_selector("#app:not([hidden])", timeout=15000)
+    page.wait_for_function("() => window.skyweave.tracks.size > 0", timeout=120000)
+    page.errors = errors
+    return page
+
+
+def tracks_of(page) -> dict:
+    return page.evaluate("() => Object.fromEntries([...window.skyweave.tracks].map(([k, t]) => [k, t]))")
+
+
+@pytest.mark.parametrize("nation", DEMO_NATIONS)
+def test_each_nation_logs_in_and_sees_its_own_picture(live, nation):
+    page = open_page(live, nation.lower())
+    assert page.inner_text("#who").startswith(f"{nation.lower()} · {nation}")
+    assert page.inner_text("#banner-top") == "UNCLASSIFIED // EXERCISE"
+    tracks = tracks_of(page)
+    assert tracks and all(nation in t["releasable_to"] for t in tracks.values())
+    page.wait_for_function("() => document.querySelectorAll('#tracks tbody tr').length > 0")
+    assert page.evaluate("() => window.skyweave.drawn().tracks") > 0
+    assert page.errors == []
+    page.close()
+
+
+def test_tracks_move_on_the_map(live):
+    page = open_page(live, "jpn")
+    before = tracks_of(page)
+    page.wait_for_timeout(4000)
+    after = tracks_of(page)
+    moved = [k for k in before if k in after and (before[k]["lat"], before[k]["lon"]) != (after[k]["lat"], after[k]["lon"])]
+    assert len(moved) >= len(before) // 2, (len(moved), len(before))
+    assert page.evaluate("() => window.skyweave.frames") > 3
+    page.wait_for_function("() => window.skyweave.drawn().trails > 0", timeout=60000)
+    assert page.evaluate("() => window.skyweave.drawn().leaders") > 0
+    page.close()
+
+
+def test_a_track_opens_its_details(live):
+    page = open_page(live, "jpn")
+    row = page.locator("#tracks tbody tr").first
+    tid = row.get_attribute("data-id")
+    row.click()
+    page.wait_for_selector("#details-panel:not([hidden])")
+    assert page.inner_text("#details-id") == tid
+    text = page.inner_text("#details")
+    for label in ("Contributing nations", "Source tracks", "Quality", "Age", "95 % ellipse", "Releasable to"):
+        assert label in text
+    assert "JPN" in text
+    page.wait_for_function("() => window.skyweave.drawn().ellipses >= 1")  # the selected track's ellipse
+    page.close()
+
+
+def test_a_ballistic_alert_shows_its_ellipse_and_counts_down(live):
+    page = open_page(live, "jpn")
+    page.wait_for_selector(".alert.open .countdown", timeout=180000)
+    page.wait_for_function("() => /^T-\\d\\d:\\d\\d$/.test(document.querySelector('.alert.open .countdown').textContent)",
+                           timeout=120000)
+    first = page.inner_text(".alert.open .countdown")
+    page.wait_for_timeout(2500)
+    second = page.inner_text(".alert.open .countdown")
+
+    def secs(s):
+        m = re.match(r"T-(\d\d):(\d\d)", s)
+        return int(m.group(1)) * 60 + int(m.group(2))
+
+    assert secs(second) < secs(first), (first, second)
+    text = page.inner_text(".alert.open")
+    assert "BALLISTIC" in text and "from JPN" in text and "releasable to JPN" in text and "ellipse" in text
+    assert page.evaluate("() => window.skyweave.drawn().alertEllipses") >= 1
+    shot = os.environ.get("SKYWEAVE_VIEW_SCREENSHOT")
+    if shot:
+        page.screenshot(path=shot)
+    # the audible cue sounds until the user acknowledges the alert, then stops
+    page.wait_for_function("() => window.skyweave.beeps > 0", timeout=10000)
+    assert page.evaluate("() => window.skyweave.audioError || null") is None
+    page.click(".alert.open .ack")
+    page.wait_for_selector(".alert.open .acked")
+    beeps = page.evaluate("() => window.skyweave.beeps")
+    page.wait_for_timeout(4000)
+    assert page.evaluate("() => window.skyweave.beeps") == beeps or page.locator(".alert.unacked").count() > 0
+    page.close()
+
+
+def test_a_usa_only_track_never_reaches_a_japanese_viewer(live):
+    jpn_frames, usa_frames = [], []
+    jpn = open_page(live, "jpn", jpn_frames)
+    usa = open_page(live, "usa", usa_frames)
+    jpn.wait_for_function("() => window.skyweave.frames > 8", timeout=60000)
+    usa.wait_for_function("() => window.skyweave.frames > 8", timeout=60000)
+    # the item was in the stream the Japanese viewer is served ...
+    assert INJECTED in live["server"].views["JPN"].tracks
+    # ... reaches the American page (the filter is by nation, not a blanket drop) ...
+    assert any(INJECTED in f for f in usa_frames)
+    usa.wait_for_function(f"() => window.skyweave.tracks.has('{INJECTED}')")
+    # ... and never left the server for the Japanese one
+    assert len(jpn_frames) > 8
+    assert not any(INJECTED in f or "usaonly" in f for f in jpn_frames)
+    assert INJECTED not in jpn.content() and "usaonly" not in jpn.content()
+    assert not jpn.evaluate(f"() => window.skyweave.tracks.has('{INJECTED}')")
+    jpn.fill("#filter", "USA-N0999")
+    assert jpn.locator("#tracks tbody tr").count() == 0
+    jpn.close()
+    usa.close()

@@ -1,0 +1,598 @@
+// skyweave joint command view: log in, then the live picture of the user's nation.
+// Everything it shows comes from this page's own server (REST and one WebSocket); the map, the
+// symbols and the base map are bundled, so nothing is fetched from outside.
+import 'ol/ol.css';
+import './style.css';
+import Map from 'ol/Map.js';
+import View from 'ol/View.js';
+import Feature from 'ol/Feature.js';
+import VectorLayer from 'ol/layer/Vector.js';
+import VectorSource from 'ol/source/Vector.js';
+import GeoJSON from 'ol/format/GeoJSON.js';
+import Point from 'ol/geom/Point.js';
+import LineString from 'ol/geom/LineString.js';
+import Polygon from 'ol/geom/Polygon.js';
+import { fromLonLat } from 'ol/proj.js';
+import { containsCoordinate } from 'ol/extent.js';
+import { Style, Fill, Stroke, Icon, Text, Circle as CircleStyle, RegularShape } from 'ol/style.js';
+import { defaults as defaultControls, ScaleLine } from 'ol/control.js';
+import ms from 'milsymbol';
+import { feature as topoFeature, mesh as topoMesh } from 'topojson-client';
+import countries from 'world-atlas/countries-50m.json';
+
+const $ = (id) => document.getElementById(id);
+const R_EARTH = 6371008.8;
+const LEADER_S = 120; // velocity leaders: where the track will be in two minutes
+const TRAIL_STEP_S = 10;
+const TRAIL_POINTS = 40;
+const TABLE_ROWS = 200; // the table shows this many rows of the sorted, filtered tracks
+const LABELS_UP_TO = 400; // track labels are drawn while the picture holds at most this many tracks
+
+// ------------------------------------------------------------------------------------ state
+const S = {
+  token: sessionStorage.getItem('skyweave-token'),
+  user: null, nation: null, role: null,
+  tracks: new globalThis.Map(), alerts: new globalThis.Map(), health: null, sensors: [],
+  trails: new globalThis.Map(),
+  t: 0, tWall: 0, speed: 1, seq: 0, frames: 0, bytes: 0,
+  selected: null, sortKey: 'id', sortDir: 1, ws: null, dirty: true,
+  acks: new Set(), beeps: 0, audio: null,
+};
+window.skyweave = S; // read by the browser tests and handy in the console
+
+// ------------------------------------------------------------------------------------ map
+const landSource = new VectorSource();
+const fmt = new GeoJSON();
+{
+  const land = topoFeature(countries, countries.objects.countries);
+  landSource.addFeatures(fmt.readFeatures(land, { featureProjection: 'EPSG:3857' }));
+  const borders = topoMesh(countries, countries.objects.countries, (a, b) => a !== b);
+  landSource.addFeature(fmt.readFeature({ type: 'Feature', geometry: borders, properties: { border: true } },
+    { featureProjection: 'EPSG:3857' }));
+}
+const landStyle = new Style({ fill: new Fill({ color: '#2a3440' }), stroke: new Stroke({ color: '#475566', width: 0.8 }) });
+const borderStyle = new Style({ stroke: new Stroke({ color: '#5d6e82', width: 0.8, lineDash: [4, 3] }) });
+
+// reference cities for orientation (Natural Earth populated places, rounded)
+const CITIES = [
+  ['Tokyo', 35.69, 139.69], ['Osaka', 34.69, 135.50], ['Niigata', 37.92, 139.04], ['Sapporo', 43.06, 141.35],
+  ['Fukuoka', 33.59, 130.40], ['Seoul', 37.57, 126.98], ['Busan', 35.18, 129.08], ['Pyongyang', 39.02, 125.75],
+  ['Vladivostok', 43.12, 131.89], ['Shanghai', 31.23, 121.47], ['Beijing', 39.90, 116.41], ['Sendai', 38.27, 140.87],
+];
+const citySource = new VectorSource({
+  features: CITIES.map(([name, lat, lon]) => new Feature({ geometry: new Point(fromLonLat([lon, lat])), name })),
+});
+const cityStyle = (f) => new Style({
+  image: new CircleStyle({ radius: 2.5, fill: new Fill({ color: '#9aa8b8' }) }),
+  text: new Text({ text: f.get('name'), font: '11px sans-serif', fill: new Fill({ color: '#9aa8b8' }), offsetY: -9 }),
+});
+
+const coverageSource = new VectorSource();
+const trailSource = new VectorSource();
+const ellipseSource = new VectorSource();
+const leaderSource = new VectorSource();
+const alertSource = new VectorSource();
+const trackSource = new VectorSource();
+
+const AFF = { friend: 'F', assumed_friend: 'A', neutral: 'N', suspect: 'S', hostile: 'H', unknown: 'U', pending: 'P' };
+const COLOR = { friend: '#80e0ff', assumed_friend: '#80e0ff', neutral: '#aaffaa', suspect: '#ffcc66', hostile: '#ff8080',
+  unknown: '#ffff80', pending: '#ffff80' };
+
+function sidc(t) {
+  const a = AFF[t.sid] || 'U';
+  let fn = '';
+  if (t.category === 'ballistic' || t.category === 'cruise') fn = 'WM';
+  else if (t.identity && t.identity.length === 6) fn = 'CF';
+  else if (t.sid === 'friend' || t.sid === 'assumed_friend') fn = 'MF';
+  return ('S' + a + 'AP' + fn).padEnd(10, '-');
+}
+
+const iconCache = new globalThis.Map();
+function symbolIcon(code, selected) {
+  const key = code + (selected ? '*' : '');
+  let icon = iconCache.get(key);
+  if (!icon) {
+    const sym = new ms.Symbol(code, { size: selected ? 24 : 17, outlineWidth: 2, civilianColor: false,
+      outlineColor: selected ? '#ffffff' : '#0b1520' });
+    const c = sym.asCanvas();
+    const a = sym.getAnchor();
+    icon = new Icon({ img: c, size: [c.width, c.height], anchor: [a.x, a.y], anchorXUnits: 'pixels', anchorYUnits: 'pixels' });
+    iconCache.set(key, icon);
+  }
+  return icon;
+}
+
+function fl(alt) { return alt == null ? '' : String(Math.max(0, Math.round(alt / 30.48))).padStart(3, '0'); }
+// the label's height: a flight level, or kilometres above FL600 (a ballistic missile)
+function height(alt) { return alt == null ? '' : alt > 18300 ? `${Math.round(alt / 1000)} km` : `FL${fl(alt)}`; }
+
+function trackStyle(f) {
+  const t = S.tracks.get(f.getId());
+  if (!t) return null;
+  const sel = S.selected === t.id;
+  return new Style({ image: symbolIcon(sidc(t), sel), zIndex: sel ? 10 : 1 });
+}
+
+function labelStyle(f) {
+  const t = S.tracks.get(f.getId());
+  if (!t) return null;
+  const sel = S.selected === t.id;
+  const styles = [];
+  if (($('show-labels').checked && S.tracks.size <= LABELS_UP_TO) || sel) {
+    const kind = t.category === 'ballistic' ? ' BM' : t.category === 'cruise' ? ' CM' : '';
+    styles.push(new Style({
+      text: new Text({ text: `${t.id}${kind}\n${height(t.alt)}`, font: sel ? 'bold 12px sans-serif' : '10px sans-serif',
+        textAlign: 'left', offsetX: 13, offsetY: 0, fill: new Fill({ color: COLOR[t.sid] || '#fff' }),
+        stroke: new Stroke({ color: '#0b1520', width: 3 }) }),
+    }));
+  }
+  return styles;
+}
+
+const lineStyles = {};
+function lineStyle(color, width, dash) {
+  const k = color + width + dash;
+  return lineStyles[k] || (lineStyles[k] = new Style({ stroke: new Stroke({ color, width, lineDash: dash || undefined }) }));
+}
+
+const alertStyle = (f) => {
+  const kind = f.get('kind');
+  const open = f.get('open');
+  const red = open ? '#ff4040' : '#aa6060';
+  if (kind === 'ellipse') {
+    return new Style({ fill: new Fill({ color: open ? 'rgba(255,64,64,0.28)' : 'rgba(160,90,90,0.15)' }),
+      stroke: new Stroke({ color: red, width: 2 }),
+      text: new Text({ text: f.get('label'), font: 'bold 13px sans-serif', fill: new Fill({ color: '#ffd0d0' }),
+        stroke: new Stroke({ color: '#300', width: 3 }), offsetY: -22, overflow: true }) });
+  }
+  if (kind === 'path') return lineStyle(red, 1.5, [8, 6]);
+  return new Style({ image: new RegularShape({ points: 4, radius: 7, radius2: 0, angle: Math.PI / 4,
+    stroke: new Stroke({ color: red, width: 2.5 }) }),
+  text: new Text({ text: 'launch', font: '10px sans-serif', fill: new Fill({ color: red }), offsetY: 12 }) });
+};
+
+const map = new Map({
+  target: 'map',
+  controls: defaultControls({ attribution: false }).extend([new ScaleLine({ units: 'nautical' })]),
+  layers: [
+    new VectorLayer({ source: landSource, style: (f) => (f.get('border') ? borderStyle : landStyle), updateWhileInteracting: true }),
+    new VectorLayer({ source: citySource, style: cityStyle, declutter: true }),
+    new VectorLayer({ source: coverageSource, style: lineStyle('rgba(120,170,220,0.35)', 1, [2, 4]) }),
+    new VectorLayer({ source: alertSource, style: alertStyle }),
+    new VectorLayer({ source: trailSource, style: (f) => lineStyle(f.get('color'), 1.2, [1, 4]) }),
+    new VectorLayer({ source: ellipseSource, style: (f) => lineStyle(f.get('color'), 1, null) }),
+    new VectorLayer({ source: leaderSource, style: (f) => lineStyle(f.get('color'), 1.4, null) }),
+    new VectorLayer({ source: trackSource, style: trackStyle }),
+    new VectorLayer({ source: trackSource, style: labelStyle, declutter: true }),
+  ],
+  view: new View({ center: fromLonLat([132.6, 38.2]), zoom: 6.1 }),
+});
+
+// what the map holds, for the browser tests
+S.drawn = () => ({
+  tracks: trackSource.getFeatures().length,
+  alertEllipses: alertSource.getFeatures().filter((f) => f.get('kind') === 'ellipse').length,
+  ellipses: ellipseSource.getFeatures().length,
+  trails: trailSource.getFeatures().length,
+  leaders: leaderSource.getFeatures().length,
+});
+
+map.on('singleclick', (e) => {
+  let hit = null;
+  map.forEachFeatureAtPixel(e.pixel, (f) => { if (!hit && S.tracks.has(f.getId())) hit = f.getId(); }, { hitTolerance: 6 });
+  select(hit);
+});
+
+// ------------------------------------------------------------------------------------ geometry
+function offset(lat, lon, east, north) {
+  return [lon + (east / (R_EARTH * Math.cos(lat * Math.PI / 180))) * 180 / Math.PI, lat + (north / R_EARTH) * 180 / Math.PI];
+}
+
+function ellipseRing(lat, lon, a, b, orientDeg, n = 48) {
+  const th = orientDeg * Math.PI / 180;
+  const ring = [];
+  for (let i = 0; i <= n; i++) {
+    const u = (2 * Math.PI * i) / n;
+    const xm = a * Math.cos(u);
+    const ym = b * Math.sin(u);
+    const east = xm * Math.sin(th) + ym * Math.cos(th);
+    const north = xm * Math.cos(th) - ym * Math.sin(th);
+    ring.push(fromLonLat(offset(lat, lon, east, north)));
+  }
+  return new Polygon([ring]);
+}
+
+// ------------------------------------------------------------------------------------ time
+function nowT() { return S.t + (Date.now() / 1000 - S.tWall) * S.speed; }
+function hms(t) {
+  if (!S.epoch) return '';
+  const d = new Date(S.epoch + t * 1000);
+  return d.toISOString().slice(11, 19) + 'Z';
+}
+function countdown(s) {
+  if (s == null || !isFinite(s)) return '—';
+  const neg = s < 0;
+  s = Math.abs(Math.round(s));
+  const m = Math.floor(s / 60);
+  return (neg ? 'T+' : 'T-') + String(m).padStart(2, '0') + ':' + String(s % 60).padStart(2, '0');
+}
+
+// ------------------------------------------------------------------------------------ drawing
+function drawTracks() {
+  const seen = new Set();
+  const showLead = $('show-leaders').checked;
+  const showEll = $('show-ellipses').checked;
+  const showTrail = $('show-trails').checked;
+  for (const t of S.tracks.values()) {
+    if (t.lat == null || t.lon == null) continue;
+    seen.add(t.id);
+    const p = fromLonLat([t.lon, t.lat]);
+    let f = trackSource.getFeatureById(t.id);
+    if (!f) { f = new Feature(new Point(p)); f.setId(t.id); trackSource.addFeature(f); } else { f.getGeometry().setCoordinates(p); f.changed(); }
+    const color = COLOR[t.sid] || '#ffffff';
+    // leader
+    let lf = leaderSource.getFeatureById(t.id);
+    if (showLead && t.ve != null) {
+      const end = fromLonLat(offset(t.lat, t.lon, t.ve * LEADER_S, t.vn * LEADER_S));
+      if (!lf) { lf = new Feature(new LineString([p, end])); lf.setId(t.id); leaderSource.addFeature(lf); } else lf.getGeometry().setCoordinates([p, end]);
+      lf.set('color', color);
+    } else if (lf) leaderSource.removeFeature(lf);
+    // ellipse (all on demand, always the selected track's)
+    let ef = ellipseSource.getFeatureById(t.id);
+    if ((showEll || S.selected === t.id) && t.ellipse && t.ellipse.semi_major_m != null) {
+      const g = ellipseRing(t.lat, t.lon, t.ellipse.semi_major_m, t.ellipse.semi_minor_m, t.ellipse.orientation_deg);
+      if (!ef) { ef = new Feature(g); ef.setId(t.id); ellipseSource.addFeature(ef); } else ef.setGeometry(g);
+      ef.set('color', color);
+    } else if (ef) ellipseSource.removeFeature(ef);
+    // trail
+    let tr = S.trails.get(t.id);
+    if (!tr) { tr = []; S.trails.set(t.id, tr); }
+    if (!tr.length || t.t - tr[tr.length - 1][0] >= TRAIL_STEP_S) { tr.push([t.t, t.lon, t.lat]); if (tr.length > TRAIL_POINTS) tr.shift(); }
+    let tf = trailSource.getFeatureById(t.id);
+    if (showTrail && tr.length > 1) {
+      const coords = tr.map((q) => fromLonLat([q[1], q[2]])).concat([p]);
+      if (!tf) { tf = new Feature(new LineString(coords)); tf.setId(t.id); trailSource.addFeature(tf); } else tf.getGeometry().setCoordinates(coords);
+      tf.set('color', color);
+    } else if (tf) trailSource.removeFeature(tf);
+  }
+  for (const src of [trackSource, leaderSource, ellipseSource, trailSource]) {
+    for (const f of src.getFeatures()) if (!seen.has(f.getId())) src.removeFeature(f);
+  }
+  for (const id of [...S.trails.keys()]) if (!seen.has(id)) S.trails.delete(id);
+}
+
+function drawAlerts() {
+  alertSource.clear(true);
+  for (const a of S.alerts.values()) {
+    const imp = a.impact;
+    if (a.launch && a.launch.lat != null) {
+      const f = new Feature(new Point(fromLonLat([a.launch.lon, a.launch.lat])));
+      f.setProperties({ kind: 'launch', open: a.open });
+      alertSource.addFeature(f);
+      if (imp) {
+        const pf = new Feature(new LineString([fromLonLat([a.launch.lon, a.launch.lat]), fromLonLat([imp.lon, imp.lat])]));
+        pf.setProperties({ kind: 'path', open: a.open });
+        alertSource.addFeature(pf);
+      }
+    }
+    if (imp) {
+      const f = new Feature(ellipseRing(imp.lat, imp.lon, imp.semi_major_m, imp.semi_minor_m, imp.orientation_deg));
+      f.setId('alert-' + a.id);
+      f.setProperties({ kind: 'ellipse', open: a.open, alert: a.id, label: `${a.id} ${a.open ? countdown(imp.t - nowT()) : a.status}` });
+      alertSource.addFeature(f);
+    }
+  }
+}
+
+function drawCoverage() {
+  coverageSource.clear(true);
+  if (!$('show-coverage').checked) return;
+  for (const s of S.sensors) {
+    if (s.lat == null || !s.max_range_m) continue;
+    const f = new Feature(ellipseRing(s.lat, s.lon, s.max_range_m, s.max_range_m, 0, 96));
+    coverageSource.addFeature(f);
+  }
+}
+
+// ------------------------------------------------------------------------------------ panels
+function esc(s) { return String(s ?? '').replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]); }
+const kt = (ms_) => (ms_ == null ? '' : Math.round(ms_ * 1.943844));
+
+function renderAlerts() {
+  const list = [...S.alerts.values()].sort((a, b) => (b.open - a.open) || ((a.impact?.t ?? 1e12) - (b.impact?.t ?? 1e12)));
+  $('alert-count').textContent = String(list.filter((a) => a.open).length);
+  const now = nowT();
+  $('alerts').innerHTML = list.map((a) => {
+    const imp = a.impact;
+    const cd = a.open && imp ? countdown(imp.t - now) : (a.status || '');
+    const where = imp ? `${imp.lat.toFixed(2)}°N ${imp.lon.toFixed(2)}°E, ellipse ${(imp.semi_major_m / 1000).toFixed(1)} × ${(imp.semi_minor_m / 1000).toFixed(1)} km` : 'impact not yet predicted';
+    const places = a.places && a.places.length ? a.places.join(', ') : 'no named place in the ellipse';
+    const ack = !a.open ? '' : S.acks.has(a.id) ? '<span class="acked">acknowledged</span>'
+      : `<button type="button" class="ack" data-ack="${esc(a.id)}">ACK</button>`;
+    return `<li class="alert ${a.open ? 'open' : 'closed'}${a.open && !S.acks.has(a.id) ? ' unacked' : ''}" data-id="${esc(a.id)}">
+      <div class="alert-head"><span class="threat">${esc(a.threat).toUpperCase()}</span> <b>${esc(a.id)}</b> ${ack}
+        <span class="countdown" data-impact="${imp ? imp.t : ''}">${esc(cd)}</span></div>
+      <div>${esc(a.status)} · impact ${imp ? hms(imp.t) : '—'} · conf ${a.confidence != null ? Math.round(a.confidence * 100) + '%' : '—'}</div>
+      <div>${esc(where)}</div>
+      <div class="places">${esc(places)}</div>
+      <div class="nations">from ${esc((a.nations || []).join(', ') || '—')} · releasable to ${esc((a.releasable_to || []).join(', '))}</div>
+    </li>`;
+  }).join('') || '<li class="none">No alerts</li>';
+}
+
+function tickCountdowns() {
+  const now = nowT();
+  for (const el of document.querySelectorAll('.countdown[data-impact]')) {
+    const t = parseFloat(el.dataset.impact);
+    if (isFinite(t) && el.closest('.open')) el.textContent = countdown(t - now);
+  }
+  for (const f of alertSource.getFeatures()) {
+    if (f.get('kind') === 'ellipse' && f.get('open')) {
+      const a = S.alerts.get(f.get('alert'));
+      if (a && a.impact) f.set('label', `${a.id} ${countdown(a.impact.t - now)}`);
+    }
+  }
+  $('clock').textContent = S.epoch ? hms(nowT()) : '--:--:--Z';
+}
+
+function sortValue(t, k) {
+  const v = t[k];
+  if (Array.isArray(v)) return v.join(',');
+  return v ?? '';
+}
+
+function renderTable() {
+  const q = $('filter').value.trim().toLowerCase();
+  const cat = $('filter-cat').value;
+  let rows = [...S.tracks.values()];
+  if (cat) rows = rows.filter((t) => t.category === cat);
+  if (q) rows = rows.filter((t) => [t.id, t.identity, t.sid, t.category, ...(t.nations || [])].join(' ').toLowerCase().includes(q));
+  const k = S.sortKey;
+  const d = S.sortDir;
+  rows.sort((a, b) => { const x = sortValue(a, k); const y = sortValue(b, k); return (x < y ? -1 : x > y ? 1 : 0) * d; });
+  $('track-count').textContent = rows.length > TABLE_ROWS ? `first ${TABLE_ROWS} of ${rows.length}/${S.tracks.size}` : `${rows.length}/${S.tracks.size}`;
+  $('tracks').tBodies[0].innerHTML = rows.slice(0, TABLE_ROWS).map((t) => `<tr data-id="${esc(t.id)}" class="${S.selected === t.id ? 'sel' : ''}">
+    <td>${esc(t.id)}</td><td><span class="sid sid-${esc(t.sid)}">${esc(t.sid)}</span></td><td>${esc(t.category)}</td>
+    <td class="num">${fl(t.alt)}</td><td class="num">${kt(t.speed)}</td><td class="num">${t.course == null ? '' : Math.round(t.course)}</td>
+    <td class="num">${t.quality ?? ''}</td><td>${esc((t.nations || []).join(' '))}</td></tr>`).join('');
+  for (const th of $('tracks').tHead.rows[0].cells) th.classList.toggle('sorted', th.dataset.key === k);
+}
+
+function renderDetails() {
+  const t = S.selected && S.tracks.get(S.selected);
+  $('details-panel').hidden = !t;
+  if (!t) return;
+  $('details-id').textContent = t.id;
+  const e = t.ellipse || {};
+  const rows = [
+    ['Standard identity', `${t.sid} (${t.sid_source === 'rule' ? 'by rule' : 'set by ' + t.sid_source})`],
+    ['Category', `${t.category}${t.class_conf != null ? ' (' + Math.round(t.class_conf * 100) + '%)' : ''}`],
+    ['Identity', t.identity || 'none (no ADS-B / IFF)'],
+    ['Position', `${t.lat.toFixed(4)}°N ${t.lon.toFixed(4)}°E`],
+    ['Altitude', t.alt == null ? '—' : `${Math.round(t.alt)} m (${height(t.alt)})${t.sigma_alt_m != null ? ' ± ' + t.sigma_alt_m + ' m' : ''}`],
+    ['Velocity', `${kt(t.speed)} kt (${t.speed} m/s), heading ${Math.round(t.course)}°, climb ${t.vu ?? 0} m/s`],
+    ['95 % ellipse', `${(e.semi_major_m / 1000).toFixed(2)} × ${(e.semi_minor_m / 1000).toFixed(2)} km, ${e.orientation_deg}°`],
+    ['Quality', `${t.quality} / 15`],
+    ['Age', `${Math.max(0, nowT() - t.t).toFixed(1)} s`],
+    ['Contributing nations', (t.nations || []).join(', ')],
+    ['Source tracks', (t.sources || []).join(', ')],
+    ['Own sensors', (t.sensors || []).join(', ') || '—'],
+    ['Reported by this node', t.reporting ? 'yes' : 'no'],
+    ['Releasable to', (t.releasable_to || []).join(', ')],
+  ];
+  $('details').innerHTML = rows.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('');
+}
+
+function renderHealth() {
+  const h = S.health;
+  if (!h) return;
+  $('node-name').textContent = `node ${h.node}`;
+  $('links').tBodies[0].innerHTML = (h.partners || []).map((p) => `<tr class="${p.age_s != null && p.age_s > 30 ? 'stale' : ''}">
+    <td>${esc(p.nation)}</td><td class="num">${p.admitted}</td><td class="num">${p.rejected}</td>
+    <td class="num">${p.age_s == null ? '—' : p.age_s.toFixed(0) + ' s'}</td></tr>`).join('')
+    || '<tr><td colspan="4">no partner data yet</td></tr>';
+  const rej = Object.entries(h.rejected || {});
+  $('rejections').innerHTML = rej.length
+    ? '<b>Rejected messages by reason:</b> ' + rej.map(([r, n]) => `<span class="reason">${esc(r)} <b>${n}</b></span>`).join(' ')
+    : 'No message rejected.';
+}
+
+function select(id) {
+  S.selected = id;
+  S.dirty = true;
+  drawTracks();
+  renderDetails();
+  renderTable();
+  trackSource.changed();
+}
+
+$('tracks').addEventListener('click', (e) => {
+  const th = e.target.closest('th');
+  if (th && th.dataset.key) {
+    S.sortDir = S.sortKey === th.dataset.key ? -S.sortDir : 1;
+    S.sortKey = th.dataset.key;
+    renderTable();
+    return;
+  }
+  const tr = e.target.closest('tr[data-id]');
+  if (tr) {
+    const t = S.tracks.get(tr.dataset.id);
+    select(tr.dataset.id);
+    const p = t && fromLonLat([t.lon, t.lat]);
+    if (p && !containsCoordinate(map.getView().calculateExtent(map.getSize()), p)) map.getView().animate({ center: p, duration: 300 });
+  }
+});
+$('alerts').addEventListener('click', async (e) => {
+  const id = e.target.dataset && e.target.dataset.ack;
+  if (id) {
+    const r = await api(`/api/alerts/${encodeURIComponent(id)}/ack`, { method: 'POST' });
+    if (r.ok) { S.acks.add(id); S.dirty = true; render(); }
+    return;
+  }
+  const li = e.target.closest('li[data-id]');
+  const a = li && S.alerts.get(li.dataset.id);
+  if (a && a.impact) map.getView().animate({ center: fromLonLat([a.impact.lon, a.impact.lat]), zoom: 7, duration: 400 });
+});
+$('details-close').addEventListener('click', () => select(null));
+$('filter').addEventListener('input', renderTable);
+$('filter-cat').addEventListener('change', renderTable);
+for (const id of ['show-trails', 'show-leaders', 'show-ellipses', 'show-labels']) $(id).addEventListener('change', () => { drawTracks(); trackSource.changed(); });
+$('show-coverage').addEventListener('change', drawCoverage);
+
+// ------------------------------------------------------------------------------------ data
+function applyFrame(fr) {
+  S.frames += 1;
+  if (fr.type === 'snapshot') {
+    S.tracks = new globalThis.Map(fr.tracks.map((t) => [t.id, t]));
+    S.alerts = new globalThis.Map(fr.alerts.map((a) => [a.id, a]));
+    S.health = fr.health;
+    S.sensors = fr.sensors || [];
+    S.speed = fr.speed || 1;
+    setBanner(fr.classification);
+    drawCoverage();
+  } else {
+    for (const u of fr.tracks || []) S.tracks.set(u.id, Object.assign({}, S.tracks.get(u.id) || {}, u));
+    for (const id of fr.removed || []) S.tracks.delete(id);
+    for (const a of fr.alerts || []) S.alerts.set(a.id, a);
+    for (const id of fr.alerts_removed || []) S.alerts.delete(id);
+    if (fr.health) S.health = fr.health;
+  }
+  S.seq = fr.seq;
+  S.pictureWall = fr.picture_wall || 0;
+  S.t = fr.t || 0;
+  S.tWall = Date.now() / 1000;
+  if (fr.utc) S.epoch = Date.parse(fr.utc) - S.t * 1000;
+  S.dirty = true;
+}
+
+S.renderMs = [];
+S.latencyMs = [];
+function render() {
+  if (!S.dirty) return;
+  S.dirty = false;
+  const t0 = performance.now();
+  drawTracks();
+  drawAlerts();
+  renderAlerts();
+  renderTable();
+  renderDetails();
+  renderHealth();
+  S.renderMs.push(performance.now() - t0);
+  if (S.renderMs.length > 600) S.renderMs.shift();
+  // from the node's fused picture to its pixels: when the map has drawn this update
+  const wall = S.pictureWall;
+  if (wall) {
+    map.once('postrender', () => {
+      S.latencyMs.push(Date.now() - wall * 1000);
+      if (S.latencyMs.length > 600) S.latencyMs.shift();
+    });
+    map.render();
+  }
+}
+setInterval(render, 250);
+
+// the audible cue: a short tone every 3 s while an open alert is not acknowledged by this user
+function cue() {
+  if (!S.token) return;
+  const pending = [...S.alerts.values()].some((a) => a.open && !S.acks.has(a.id));
+  if (!pending) return;
+  try {
+    const ctx = S.audio || (S.audio = new AudioContext());
+    const osc = ctx.createOscillator();
+    const gain = ctx.createGain();
+    osc.frequency.value = 880;
+    gain.gain.value = 0.15;
+    osc.connect(gain).connect(ctx.destination);
+    osc.start();
+    osc.stop(ctx.currentTime + 0.25);
+    S.beeps += 1;
+  } catch (err) {
+    S.audioError = String(err);
+  }
+}
+setInterval(cue, 3000);
+setInterval(tickCountdowns, 250);
+
+function setBanner(text) {
+  if (!text) return;
+  for (const id of ['banner-top', 'banner-bottom']) $(id).textContent = text;
+}
+
+function setConn(text, ok) {
+  const el = $('conn');
+  el.textContent = text;
+  el.classList.toggle('ok', !!ok);
+}
+
+async function api(path, opts = {}) {
+  const r = await fetch(path, { ...opts, headers: { 'Content-Type': 'application/json', ...(S.token ? { Authorization: 'Bearer ' + S.token } : {}), ...(opts.headers || {}) } });
+  if (r.status === 401 && path !== '/api/login') { logout(); throw new Error('session expired'); }
+  return r;
+}
+
+async function loadHistory() {
+  const r = await api('/api/history');
+  if (!r.ok) return;
+  const h = await r.json();
+  for (const [id, pts] of Object.entries(h.tracks || {})) S.trails.set(id, pts.map((p) => [p[0], p[2], p[1]]));
+  S.dirty = true;
+}
+
+function connect() {
+  const proto = location.protocol === 'https:' ? 'wss' : 'ws';
+  const ws = new WebSocket(`${proto}://${location.host}/api/ws?token=${encodeURIComponent(S.token)}`);
+  S.ws = ws;
+  setConn('connecting', false);
+  ws.onopen = () => setConn('live', true);
+  ws.onmessage = (m) => { S.bytes += m.data.length; applyFrame(JSON.parse(m.data)); };
+  ws.onclose = (e) => {
+    if (S.ws !== ws) return;
+    setConn('disconnected', false);
+    if (e.code === 4401) { logout(); return; }
+    setTimeout(() => { if (S.token && S.ws === ws) connect(); }, 2000);
+  };
+}
+
+async function start() {
+  const r = await api('/api/me');
+  if (!r.ok) { logout(); return; }
+  const me = await r.json();
+  S.user = me.user; S.nation = me.nation; S.role = me.role; S.speed = me.speed;
+  setBanner(me.classification);
+  $('who').textContent = `${me.user} · ${me.nation} · ${me.role}`;
+  $('login').hidden = true;
+  $('app').hidden = false;
+  map.updateSize();
+  await loadHistory();
+  const ra = await api('/api/acks');
+  if (ra.ok) S.acks = new Set((await ra.json()).acknowledged);
+  connect();
+}
+
+function logout() {
+  if (S.token) fetch('/api/logout', { method: 'POST', headers: { Authorization: 'Bearer ' + S.token } }).catch(() => {});
+  S.token = null;
+  sessionStorage.removeItem('skyweave-token');
+  const ws = S.ws;
+  S.ws = null;
+  if (ws) ws.close();
+  S.tracks.clear(); S.alerts.clear(); S.trails.clear(); S.acks = new Set();
+  $('app').hidden = true;
+  $('login').hidden = false;
+}
+$('logout').addEventListener('click', logout);
+
+$('login-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  $('login-error').textContent = '';
+  const r = await api('/api/login', { method: 'POST', body: JSON.stringify({ user: $('login-user').value, password: $('login-password').value }) });
+  if (!r.ok) { $('login-error').textContent = 'Wrong user or password.'; return; }
+  const body = await r.json();
+  S.token = body.token;
+  sessionStorage.setItem('skyweave-token', S.token);
+  try { S.audio = S.audio || new AudioContext(); } catch (err) { S.audioError = String(err); } // a user gesture: sound may play
+  $('login-password').value = '';
+  start();
+});
+
+if (S.token) start();
