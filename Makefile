@@ -1,5 +1,5 @@
 # Two commands do all the set-up on a fresh machine:
-#   make demo   installs what it needs and runs the main job (the trilateral scenario)
+#   make demo   installs what it needs and serves the live joint picture (the trilateral exercise)
 #   make test   installs what it needs and runs the whole test suite
 PY      ?= python3
 VENV    := .venv
@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/skyweave demo --out $(OUT)/demo
+	$(BIN)/skyweave serve --demo --out $(OUT)/demo
 
 test: $(STAMP)
 	sh scripts/services.sh

@@ -140,3 +140,20 @@ def test_large_clusters_take_belief_propagation_and_stay_normalised():
     s = np.bincount(pt, weights=b, minlength=nt) + b0
     np.testing.assert_allclose(s, 1.0, atol=1e-9)
     assert np.all(b >= 0) and np.all(b0 >= 0)
+
+
+def test_belief_propagation_stays_finite_when_one_weight_dwarfs_the_rest():
+    """A precise report (ADS-B) can outweigh a missed detection by e^700: per-track scaling leaves
+    w0 = e^-700 beside w = 1, and the messages reach 1e300. Sums of the other messages must not
+    cancel (total − own), or the marginals turn NaN."""
+    # two tracks, two measurements, a loop: track 0 sees both, track 1 sees both
+    pt = np.array([0, 0, 1, 1])
+    pm = np.array([0, 1, 0, 1])
+    w = np.array([1.0, 1e-3, 1e-3, 1.0])
+    w0 = np.array([np.exp(-700.0), np.exp(-700.0)])
+    beta, beta0 = loopy_bp_marginals(pt, pm, w, w0, 2, 2)
+    assert np.all(np.isfinite(beta)) and np.all(np.isfinite(beta0))
+    assert beta[0] == pytest.approx(1.0, abs=1e-5) and beta[3] == pytest.approx(1.0, abs=1e-5)
+    # the same answer as exact enumeration, scaled or not
+    b_exact, b0_exact = jpda(pt, pm, w, w0, np.zeros(4, dtype=np.intp), 2, 2, exact_limit=10)
+    assert np.allclose(beta, b_exact, atol=1e-6) and np.allclose(beta0, b0_exact, atol=1e-6)

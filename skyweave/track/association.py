@@ -148,6 +148,28 @@ def _exact_marginals(ti, mi, w, w0):
     return beta, beta0
 
 
+def _sum_of_others(v: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """For each element k, the sum of the other elements of its group: Σ_{k' ∈ g(k), k' ≠ k} v_k'.
+
+    ``total − v_k`` cancels catastrophically when v_k dominates its group (a message of 1e300
+    beside ones), so the largest element of each group gets the sum of the rest computed without it.
+    """
+    total = np.zeros(n_groups)
+    np.add.at(total, group, v)
+    out = total[group] - v
+    if len(v):
+        top = np.full(n_groups, -np.inf)
+        np.maximum.at(top, group, v)
+        first = np.full(n_groups, len(v))
+        idx = np.arange(len(v))
+        np.minimum.at(first, group, np.where(v == top[group], idx, len(v)))
+        lead = first[group] == idx                      # one largest element per group
+        rest = np.zeros(n_groups)
+        np.add.at(rest, group[~lead], v[~lead])
+        out[lead] = rest[group[lead]]
+    return np.maximum(out, 0.0)
+
+
 def loopy_bp_marginals(pair_t, pair_m, w, w0, n_tracks, n_meas, iters=200, tol=1e-7):
     """JPDA marginals by loopy belief propagation (Williams & Lau 2014), vectorised over pairs.
 
@@ -156,12 +178,8 @@ def loopy_bp_marginals(pair_t, pair_m, w, w0, n_tracks, n_meas, iters=200, tol=1
     """
     nu = np.ones(len(w))
     for _ in range(iters):
-        den_t = w0.copy()
-        np.add.at(den_t, pair_t, w * nu)
-        mu = w / np.maximum(den_t[pair_t] - w * nu, 1e-300)
-        sum_m = np.zeros(n_meas)
-        np.add.at(sum_m, pair_m, mu)
-        nu_new = 1.0 / (1.0 + sum_m[pair_m] - mu)
+        mu = w / np.maximum(w0[pair_t] + _sum_of_others(w * nu, pair_t, n_tracks), 1e-300)
+        nu_new = 1.0 / (1.0 + _sum_of_others(mu, pair_m, n_meas))
         done = np.max(np.abs(nu_new - nu)) < tol if len(nu) else True
         nu = nu_new
         if done:

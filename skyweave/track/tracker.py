@@ -139,6 +139,7 @@ class Tracker:
         self.stats: Counter = Counter()
         self.late: list[tuple[str, float, float]] = []  # (sensor, t, newest t) of scans beyond the window
         self._gamma: dict[int, float] = {}
+        self._combined: tuple | None = None
 
     # ------------------------------------------------------------------ public API
 
@@ -195,21 +196,22 @@ class Tracker:
 
     def _run(self, scan: MeasurementScan) -> None:
         self._history.append(_Entry(scan.t, scan, (self.tab, self._key, self._next_id)))
+        self._combined = None
         self.tab = self._step(self.tab, scan)
-        self._frames[scan.t] = self._frame(self.tab, scan.t)
+        self._frames[scan.t] = self._frame(self.tab, scan.t, self._combined)
 
     def gamma(self, m: int) -> float:
         if m not in self._gamma:
             self._gamma[m] = chi2_gate(m, self.config.gate_probability)
         return self._gamma[m]
 
-    def _frame(self, tab: TrackTable, t: float) -> Frame:
+    def _frame(self, tab: TrackTable, t: float, combined: tuple | None = None) -> Frame:
         conf = np.flatnonzero(tab.cols["status"] == CONFIRMED)
         k = 2 * self.d
         if len(conf) == 0:
             return Frame(t, [], np.zeros((0, k)), np.zeros((0, k, k)), np.zeros(0, np.int8), np.zeros(0, np.int64),
                          np.zeros(0, np.uint64), np.zeros(0, np.int64), np.zeros(0))
-        x, P = self.estimator.combined(state_rows(tab.state, conf))
+        x, P = (combined[0][conf], combined[1][conf]) if combined is not None else self.estimator.combined(state_rows(tab.state, conf))
         ids = tab.cols["id"][conf]
         pre = self.config.id_prefix
         return Frame(
@@ -316,6 +318,10 @@ class Tracker:
             dead = delete_mask(cols, sig, t, cfg)
             if dead.any():
                 tab = tab.take(~dead)
+                x, P = x[~dead], P[~dead]
+            # the combined states of the surviving rows: the frame's confirmed tracks are among
+            # them (tracks initiated below are tentative), so the frame need not combine again
+            self._combined = (x, P)
         free = np.flatnonzero(~used)
         if len(free):
             tab = tab.extend(self._initiate(scan, free, t, cart))
@@ -367,9 +373,14 @@ class Tracker:
             return taken
         spt, spm = pt[idx], pm[idx]
         labels = clusters(N, M, spt, spm)
-        # scale weights per track for numerical range: w/w0 ratios are what matter
-        w = np.exp(np.clip(log_w[idx] - log_w0, -700, 700))
-        w0 = np.ones(N)
+        # Scale each track's weights by its largest (w and w0 of one track scaled alike leave every
+        # marginal unchanged: each joint event holds exactly one of them): all weights ≤ 1, so sums
+        # never overflow (a precise report, such as ADS-B, may outweigh w0 by e^700 and more).
+        lr = log_w[idx] - log_w0
+        top = np.zeros(N)
+        np.maximum.at(top, spt, lr)
+        w = np.exp(np.maximum(lr - top[spt], -700.0))
+        w0 = np.exp(-top)
         beta, beta0 = jpda(spt, spm, w, w0, labels, N, M, self.config.jpda_exact_limit)
         rows, r_of = np.unique(spt, return_inverse=True)
         est = self.estimator
@@ -382,9 +393,9 @@ class Tracker:
         np.add.at(tot, spm, beta)
         detected = (1.0 - beta0[rows]) >= 0.5
         hit[rows[detected]] = True
-        lr = np.zeros(len(rows))
-        np.add.at(lr, r_of, w)
-        inc[rows] = np.log(1.0 + lr) + log_w0   # ln(w0 + Σ w) in absolute units
+        total = w0[rows].copy()
+        np.add.at(total, r_of, w)
+        inc[rows] = np.log(total) + top[rows] + log_w0   # ln(w0 + Σ w) in absolute units
         return tot >= self.config.free_threshold
 
     def _initiate(self, scan: MeasurementScan, free: np.ndarray, t: float, cart=None) -> TrackTable:
