@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "warn": ("skyweave.cli.warn_cmd", "warn", "Track a scenario folder and warn of ballistic missiles: launch, impact, time to go."),
     "ingest": ("skyweave.cli.ingest_cmd", "ingest", "Decode an ASTERIX, Beast, AVR or SBS-1 recording into detections.jsonl."),
     "export": ("skyweave.cli.export_cmd", "export", "Write tracks and alerts as ASTERIX CAT062, Cursor-on-Target, GeoJSON or KML."),
+    "replay": ("skyweave.cli.replay_cmd", "replay", "Re-drive every node of a journal and write its picture files again."),
     "serve": ("skyweave.cli.serve_cmd", "serve", "Serve the joint command view: the live picture per nation on the web."),
     "users": ("skyweave.cli.users_cmd", "users", "Add, remove and list the view's users (nation, role, hashed password)."),
 }

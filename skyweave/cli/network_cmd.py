@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from skyweave.cli.common import Failure, console, fail, make_dir, resolve_scenario, stages_bar
+from skyweave.cli.common import Failure, console, fail, make_dir, make_parent, resolve_scenario, stages_bar
 
 #: each reason a receiving node refuses a frame for (skyweave.share.admission.REASONS), in words
 REASON_MEANING = {
@@ -87,8 +87,12 @@ def network():
 @click.option("--no-responsibility", is_flag=True, help="Every node reports every track (no reporting responsibility).")
 @click.option("--red-team", "red_team_every_s", type=click.FloatRange(min=1), default=None,
               help="Every this many scenario seconds, inject forged, unsigned, tampered, replayed and unreleasable frames (in-process and NATS runs).")
+@click.option("--journal", type=click.Path(path_type=Path, dir_okay=False), default=None, metavar="FILE",
+              help="Record every node's inputs and outputs in this SQLite journal (replaced if it exists) for "
+                   "`skyweave replay`. In-process runs only: NATS runs are not journaled yet.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
-def run(scenario, out, seed, duration, nats, processes, speed, report_interval, no_responsibility, red_team_every_s, as_json):
+def run(scenario, out, seed, duration, nats, processes, speed, report_interval, no_responsibility, red_team_every_s,
+        journal, as_json):
     """Simulate SCENARIO and run every nation's node on it.
 
     Writes DIR/truth.jsonl (and sensors.json, detections.jsonl), and per nation
@@ -99,8 +103,12 @@ def run(scenario, out, seed, duration, nats, processes, speed, report_interval, 
     """
     if processes and not nats:
         raise click.BadParameter("--processes needs --nats URL", param_hint="--processes")
+    if journal is not None and nats:
+        raise click.BadParameter("only in-process runs are journaled yet: leave out --nats", param_hint="--journal")
     path = resolve_scenario(scenario)
     make_dir(out, "--out")
+    if journal is not None:
+        make_parent(journal, "--journal")
     from skyweave.io.formats import FormatError
     from skyweave.node.network import run_network
 
@@ -108,7 +116,7 @@ def run(scenario, out, seed, duration, nats, processes, speed, report_interval, 
         with rejections_logged_to(out / "rejected.log"), stages_bar(None if not as_json else False) as progress:
             s = run_network(path, out, seed=seed, duration=duration, nats=nats, processes=processes,
                             report_interval_s=report_interval, responsibility=not no_responsibility, speed=speed,
-                            progress=progress, red_team_every_s=red_team_every_s)
+                            progress=progress, red_team_every_s=red_team_every_s, journal=journal)
     except (FormatError, ValueError, RuntimeError, OSError) as e:
         if nats is not None and "connect" in str(e).lower():
             raise Failure(f"--nats {nats}: {e}; start a nats-server there (scripts/services.sh) "
@@ -139,3 +147,5 @@ def run(scenario, out, seed, duration, nats, processes, speed, report_interval, 
     if s.get("red_team"):
         con.print("red team injected: " + ", ".join(f"{v} {k}" for k, v in sorted(s["red_team"].items())), soft_wrap=True)
     con.print(f"files in {out}/<NATION>/local.jsonl and picture.jsonl", soft_wrap=True)
+    if journal is not None:
+        con.print(f"journal: {journal} (skyweave replay {journal} --out DIR)", soft_wrap=True)

@@ -80,13 +80,17 @@ def node_configs(nations, report_interval_s: float, responsibility: bool, tracke
 def run_network(scenario, out: Path, *, seed=None, duration=None, nats: str | None = None, processes: bool = False,
                 report_interval_s: float = 2.0, responsibility: bool = True, speed: float = 1.0, progress=True,
                 tracker: TrackerConfig | None = None, bus=None, red_team_every_s: float | None = None,
-                sinks=None) -> dict:
+                sinks=None, journal: Path | None = None) -> dict:
     """Simulate ``scenario`` and run every nation's node on it (see the module docstring); returns a summary.
 
     ``progress(stage, t, total)`` (optional) is called with stage "simulate" then "network", the
     scenario time reached and the scenario's duration (s). ``sinks(nation)`` (optional, in-process
-    and NATS runs in this process) returns sinks to attach to that nation's node.
+    and NATS runs in this process) returns sinks to attach to that nation's node. ``journal``
+    (in-process runs only, for now) records every node's inputs and outputs in that SQLite file
+    (:mod:`skyweave.node.journal`), from which ``skyweave replay`` reproduces the run.
     """
+    if journal is not None and nats is not None:
+        raise ValueError("--journal: only in-process runs are journaled yet (leave out --nats)")
     from skyweave.node.simulate import run_simulation
 
     from skyweave.scenario.shipped import scenario_path
@@ -112,12 +116,31 @@ def run_network(scenario, out: Path, *, seed=None, duration=None, nats: str | No
 
             bus = NatsBus(nats, nations=nations, name="network")
     seal = {n: seal_keys(out / "keys", n, cfgs[n].partners) for n in nations} if nats is not None else {}
-    nodes = {n: NationNode(cfgs[n], sensors, priv[n], ring, bus, out_dir=out / n, **seal.get(n, {}))
-             for n in nations}
+    jr = None
+    if journal is not None:
+        from skyweave.node.journal import Journal, JournalSink, RecordingBus
+
+        jr = Journal(journal)
+        jr.set_meta("sensors", (out / "sensors.json").read_text())
+        clocks = {}
+    nodes = {}
+    for n in nations:
+        node_bus = bus
+        if jr is not None:
+            node_bus = RecordingBus(bus, jr, n, clock=lambda n=n: clocks[n]())
+        nodes[n] = NationNode(cfgs[n], sensors, priv[n], ring, node_bus, out_dir=out / n, **seal.get(n, {}))
     for n in nations:
         _write_node_yaml(out, n, cfgs[n], nats)
         for sink in (sinks(n) if sinks is not None else ()):
             nodes[n].attach(sink)
+        if jr is not None:
+            clocks[n] = lambda node=nodes[n]: node.t_now
+            jr.add_node(n, cfgs[n], (out / "keys" / f"{n}.pub").read_text())
+            nodes[n].attach(JournalSink(jr, n, sensors.dims))
+    if jr is not None:
+        from skyweave.node.journal import RecordingNode
+
+        nodes = {n: RecordingNode(node, jr) for n, node in nodes.items()}
     red = None
     if red_team_every_s:
         from skyweave.node.redteam import RedTeam
@@ -137,7 +160,11 @@ def run_network(scenario, out: Path, *, seed=None, duration=None, nats: str | No
     if nats is not None:
         bus.flush()
         time.sleep(0.5)  # the last frames in flight
-    summary = {n: node.close() for n, node in nodes.items()}
+    try:
+        summary = {n: node.close() for n, node in nodes.items()}
+    finally:
+        if jr is not None:
+            jr.close()
     if own_bus:
         bus.close()
     return {"mode": "in-process" if nats is None else "nats", "nations": nations, "nodes": summary, "bad_lines": len(errors),

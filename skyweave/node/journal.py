@@ -1,0 +1,459 @@
+"""The journal: every node's inputs and decisions in one SQLite file, and replay from it.
+
+A :class:`Journal` is a SQLite database in WAL mode (stdlib ``sqlite3``, no server); the schema
+is in docs/journal.md. Per node it records, each with a global sequence number, the node's clock
+(scenario s) and the wall clock:
+
+- the node's **inputs**, in the order the node took them: its own scans with their detections
+  (``scan``), the common clock moved (``advance``), the periodic ticks (``tick``), every partner
+  frame delivered to it, as the bytes on the wire (``frame``), and its close (``close``);
+- its **outputs**, from a :class:`JournalSink` on its event hub: the gate's verdicts
+  (``verdict``), its final local pictures (``local``), its fused pictures (``fused``, ``tick``
+  marking the periodic ones) and its alert updates (``alert``).
+
+Writes are batched: records are held in memory and inserted in one transaction every ``batch``
+records or ``interval_s`` seconds, whichever comes first, and at :meth:`Journal.close`. A process
+killed at any point leaves a consistent database holding every committed batch; only the batch
+not yet committed is lost.
+
+:func:`replay` rebuilds each node from the journal's inputs alone, in the pipeline's
+deterministic mode, and writes its files again: an in-process run is reproduced byte for byte.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from skyweave.io.scans import RawScan
+from skyweave.io.writers import format_tracks
+from skyweave.node.events import AlertUpdated, Event, LocalPicture, MessageVerdict, PictureFused, ScanIngested
+from skyweave.node.sinks import frame_text
+
+#: the journal schema's version (meta key ``schema_version``)
+SCHEMA_VERSION = 1
+
+#: the record kinds a replay re-drives a node from
+INPUT_KINDS = ("scan", "advance", "tick", "frame", "close")
+#: the record kinds of a node's outputs
+OUTPUT_KINDS = ("verdict", "local", "fused", "alert")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS nodes (nation TEXT PRIMARY KEY, config TEXT NOT NULL, public_key TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS records (
+    seq INTEGER PRIMARY KEY,
+    nation TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    t REAL,
+    wall REAL NOT NULL,
+    subject TEXT,
+    body BLOB
+);
+CREATE INDEX IF NOT EXISTS records_nation ON records (nation, seq);
+"""
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+class JournalError(ValueError):
+    """A journal that cannot be read or written: the message names the file and what is wrong."""
+
+
+# ---------------------------------------------------------------------------------------- encoding
+
+def encode_scan(raw: RawScan) -> bytes:
+    """A scan as JSON (every float exactly: Python's float repr round-trips)."""
+    return json.dumps({
+        "sensor": raw.sensor, "kind": raw.kind, "t": float(raw.t),
+        "cols": {k: np.asarray(v, dtype=float).tolist() for k, v in raw.cols.items()},
+        "identity": None if raw.identity is None else np.asarray(raw.identity).tolist(),
+        "platform": None if raw.platform is None else np.asarray(raw.platform, dtype=float).tolist(),
+        "lines": np.asarray(raw.lines).tolist(),
+    }, separators=(",", ":")).encode()
+
+
+def decode_scan(body: bytes) -> RawScan:
+    """The :class:`RawScan` of :func:`encode_scan`."""
+    d = json.loads(body)
+    return RawScan(d["sensor"], d["kind"], float(d["t"]), {k: np.asarray(v, dtype=float) for k, v in d["cols"].items()},
+                   None if d["identity"] is None else np.asarray(d["identity"], dtype=np.int64),
+                   None if d["platform"] is None else np.asarray(d["platform"], dtype=float),
+                   np.asarray(d["lines"], dtype=np.int64))
+
+
+def fused_text(fused, nation: str, dims: int) -> str:
+    """A fused picture as picture.jsonl lines (as :class:`~skyweave.node.sinks.PictureFile` writes them)."""
+    ids, extra = [], []
+    for i in range(len(fused)):
+        ntn = str(fused.ntn[i])
+        ids.append(ntn if ntn else f"{nation}-local-{i}")
+        e = ', "nation": "%s", "releasable_to": %s, "sources": %s, "class": "%s", "reporting": %s' % (
+            nation, json.dumps(list(fused.releasable_to[i])), json.dumps(list(fused.sources[i])), fused.cls[i],
+            "true" if fused.responsible[i] else "false")
+        if 0 <= fused.identity[i] < (1 << 24):
+            e += ', "icao24": "%06x"' % fused.identity[i]
+        extra.append(e)
+    return format_tracks(fused.t, ids, fused.x, fused.P, dims, fused.quality, extra)
+
+
+def config_to_json(cfg) -> str:
+    """A :class:`~skyweave.node.node.NodeConfig` as JSON."""
+    return json.dumps(dataclasses.asdict(cfg), sort_keys=True)
+
+
+def config_from_json(text: str):
+    """The :class:`~skyweave.node.node.NodeConfig` of :func:`config_to_json`."""
+    from skyweave.fuse import FuserConfig
+    from skyweave.node.node import NodeConfig
+    from skyweave.track.config import TrackerConfig
+
+    d = json.loads(text)
+    d["partners"] = tuple(d["partners"])
+    d["tracker"] = TrackerConfig.from_mapping(d["tracker"])
+    d["fuser"] = FuserConfig.from_mapping(d["fuser"])
+    return NodeConfig(**d)
+
+
+def _finite(t) -> float | None:
+    t = float(t)
+    return t if math.isfinite(t) else None
+
+
+# ---------------------------------------------------------------------------------------- writing
+
+class Journal:
+    """A journal being written (see the module docstring). Thread-safe.
+
+    ``path`` is created (an existing file there, and its ``-wal``/``-shm``, are replaced).
+    ``on_commit(n)`` (optional) is called after each commit with the number of records committed
+    so far. ``synchronous``: SQLite's setting; "NORMAL" (default) keeps every committed batch
+    when the process is killed, "FULL" also when the machine loses power (slower commits).
+    """
+
+    def __init__(self, path: str | Path, *, batch: int = 1000, interval_s: float = 0.5,
+                 on_commit: Callable[[int], None] | None = None, clock: Callable[[], float] = time.time,
+                 synchronous: str = "NORMAL"):
+        if batch < 1:
+            raise ValueError(f"journal batch must be >= 1 record, got {batch}")
+        if synchronous not in ("NORMAL", "FULL"):
+            raise ValueError(f"journal synchronous must be NORMAL or FULL, got {synchronous!r}")
+        self.path = Path(path)
+        self.batch = int(batch)
+        self.interval_s = float(interval_s)
+        self.on_commit = on_commit
+        self.clock = clock
+        if self.path.is_dir():
+            raise JournalError(f"{self.path}: is a folder, not a journal file")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for p in (self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm")):
+            p.unlink(missing_ok=True)
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA synchronous={synchronous}")
+            self._db.executescript(SCHEMA)
+            self._db.executemany("INSERT INTO meta VALUES (?, ?)",
+                                 [("schema_version", str(SCHEMA_VERSION)), ("created", str(self.clock()))])
+        except sqlite3.Error as e:
+            raise JournalError(f"{self.path}: cannot create the journal: {e}") from None
+        self._lock = threading.Lock()
+        self._pending: list[tuple] = []
+        self._seq = 0
+        self.committed = 0
+        self._last_commit = time.monotonic()
+        self._closed = False
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def add_node(self, nation: str, config, public_key_pem: str) -> None:
+        """Record a node's configuration and its public signing key (what replay needs to judge its frames)."""
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO nodes VALUES (?, ?, ?)", (nation, config_to_json(config), public_key_pem))
+
+    def write(self, nation: str, kind: str, t: float | None, body: bytes | str | None = None,
+              subject: str | None = None) -> int:
+        """Add one record; returns its sequence number. Committed with its batch."""
+        with self._lock:
+            if self._closed:
+                raise JournalError(f"{self.path}: write to a closed journal")
+            self._seq += 1
+            self._pending.append((self._seq, nation, kind, None if t is None else _finite(t), self.clock(), subject, body))
+            if len(self._pending) >= self.batch or time.monotonic() - self._last_commit >= self.interval_s:
+                self._commit()
+            return self._seq
+
+    def commit(self) -> int:
+        """Commit the pending records now; returns the number committed so far."""
+        with self._lock:
+            return self._commit()
+
+    def _commit(self) -> int:
+        self._last_commit = time.monotonic()
+        if not self._pending:
+            return self.committed
+        rows, self._pending = self._pending, []
+        db = self._db
+        db.execute("BEGIN")
+        try:
+            db.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self.committed += len(rows)
+        if self.on_commit is not None:
+            self.on_commit(self.committed)
+        return self.committed
+
+    def close(self) -> None:
+        """Commit what is pending and close the file (a second call does nothing)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._commit()
+            self._closed = True
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._db.close()
+
+
+class JournalSink:
+    """A node's outputs into a journal: verdicts, local and fused pictures, alert updates (lossless).
+
+    Snapshot events (a sink attached to a running node) are skipped: they repeat what is
+    recorded. A scan is recorded as an input (``scan``, with its detections), not here.
+    """
+
+    may_drop = False
+
+    def __init__(self, journal: Journal, nation: str, dims: int):
+        self.journal = journal
+        self.nation = nation
+        self.dims = dims
+
+    def handle(self, event: Event) -> None:
+        if event.snapshot or isinstance(event, ScanIngested):
+            return  # a snapshot repeats what is recorded; the scan itself is recorded as an input
+        j, n = self.journal, self.nation
+        if isinstance(event, MessageVerdict):
+            j.write(n, "verdict", event.t, json.dumps({"admitted": event.admitted, "reason": event.reason,
+                                                       "sender": event.sender, "kind": event.kind, "items": event.items}))
+        elif isinstance(event, LocalPicture):
+            j.write(n, "local", event.t, frame_text(event.frame, self.dims, True, event.nation, event.marks))
+        elif isinstance(event, PictureFused):
+            j.write(n, "fused", event.t, fused_text(event.picture, event.nation, self.dims),
+                    subject="tick" if event.tick else None)
+        elif isinstance(event, AlertUpdated):
+            j.write(n, "alert", event.t, json.dumps(event.record.to_dict()))
+
+    def close(self) -> None:
+        self.journal.commit()
+
+
+class RecordingBus:
+    """A node's view of the bus that journals every frame delivered to it, in arrival order."""
+
+    def __init__(self, bus, journal: Journal, nation: str, clock: Callable[[], float]):
+        self._bus = bus
+        self._journal = journal
+        self._nation = nation
+        self._clock = clock
+
+    def subscribe(self, subject: str, handler, **kw):
+        journal, nation, clock = self._journal, self._nation, self._clock
+
+        def recorded(subj: str, data: bytes):
+            journal.write(nation, "frame", clock(), bytes(data), subject=subj)
+            return handler(subj, data)
+
+        return self._bus.subscribe(subject, recorded, **kw)
+
+    def __getattr__(self, name):
+        return getattr(self._bus, name)
+
+
+class RecordingNode:
+    """A :class:`~skyweave.node.node.NationNode` whose inputs from :func:`~skyweave.node.sources.drive`
+    (scans, the clock, ticks, close) are journaled before it takes them."""
+
+    def __init__(self, node, journal: Journal):
+        self.node = node
+        self.journal = journal
+        self.nation = node.nation
+
+    def ingest(self, raw: RawScan) -> None:
+        self.journal.write(self.nation, "scan", raw.t, encode_scan(raw))
+        self.node.ingest(raw)
+
+    def advance(self, t: float) -> None:
+        # ``advance`` stands for drive's pair: advance(t), then due(t) (which sets the tick rhythm)
+        self.journal.write(self.nation, "advance", t)
+        self.node.advance(t)
+
+    def due(self, t: float) -> bool:
+        return self.node.due(t)
+
+    def tick(self, t: float | None = None):
+        self.journal.write(self.nation, "tick", t)
+        return self.node.tick(t)
+
+    def close(self) -> dict:
+        self.journal.write(self.nation, "close", None)
+        summary = self.node.close()
+        self.journal.commit()
+        return summary
+
+    def __getattr__(self, name):
+        return getattr(self.node, name)
+
+
+# ---------------------------------------------------------------------------------------- reading
+
+class JournalReader:
+    """A journal opened for reading; :class:`JournalError` when it is missing, not SQLite, or not a journal."""
+
+    def __init__(self, path: str | Path):
+        self.path = p = Path(path)
+        if not p.exists():
+            raise JournalError(f"{p}: no such journal file")
+        if p.is_dir():
+            raise JournalError(f"{p}: is a folder, not a journal file")
+        with open(p, "rb") as f:
+            head = f.read(len(_SQLITE_MAGIC))
+        if head != _SQLITE_MAGIC:
+            raise JournalError(f"{p}: not a skyweave journal (not an SQLite database)")
+        try:
+            self._db = sqlite3.connect(p, check_same_thread=False)
+            self.meta = dict(self._db.execute("SELECT key, value FROM meta"))
+            rows = self._db.execute("SELECT nation, config, public_key FROM nodes ORDER BY nation").fetchall()
+            self._db.execute("SELECT seq FROM records LIMIT 1").fetchall()
+        except sqlite3.Error as e:
+            raise JournalError(f"{p}: not a readable skyweave journal ({e})") from None
+        if self.meta.get("schema_version") != str(SCHEMA_VERSION):
+            raise JournalError(f"{p}: journal schema version {self.meta.get('schema_version')!r}, "
+                               f"this skyweave reads {SCHEMA_VERSION}")
+        if "sensors" not in self.meta:
+            raise JournalError(f"{p}: the journal records no sensors (meta key 'sensors')")
+        self.nodes = {n: (c, k) for n, c, k in rows}
+        if not self.nodes:
+            raise JournalError(f"{p}: the journal records no node")
+
+    def count(self, kind: str | None = None) -> int:
+        if kind is None:
+            return self._db.execute("SELECT count(*) FROM records").fetchone()[0]
+        return self._db.execute("SELECT count(*) FROM records WHERE kind = ?", (kind,)).fetchone()[0]
+
+    def records(self, kinds=None, nation: str | None = None) -> Iterator[tuple]:
+        """``(seq, nation, kind, t, wall, subject, body)`` in sequence order, of ``kinds`` (all when None)."""
+        q, args = "SELECT seq, nation, kind, t, wall, subject, body FROM records", []
+        where = []
+        if kinds is not None:
+            where.append("kind IN (%s)" % ",".join("?" * len(kinds)))
+            args += list(kinds)
+        if nation is not None:
+            where.append("nation = ?")
+            args.append(nation)
+        if where:
+            q += " WHERE " + " AND ".join(where)
+        try:
+            yield from self._db.execute(q + " ORDER BY seq", args)
+        except sqlite3.Error as e:
+            raise JournalError(f"{self.path}: damaged journal ({e})") from None
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def replay(path: str | Path, out: str | Path, *, speed: float = 0.0, progress: Callable[[float], None] | None = None,
+           sleep: Callable[[float], None] = time.sleep) -> dict:
+    """Re-drive every node of the journal at ``path`` from its recorded inputs; write its files in
+    ``out/<NATION>/`` (local.jsonl, picture.jsonl, alerts.jsonl, status.json) and ``out/sensors.json``.
+
+    ``speed`` > 0 paces the scans at ``speed`` × the recorded scenario time; 0: as fast as it goes.
+    Returns a summary: every node's, the records replayed, and how many replayed gate verdicts
+    differ from the recorded ones (``verdicts_differ``, 0 for a faithful replay). A journal cut
+    short (no ``close`` recorded: its writer was killed) replays what it holds and closes the nodes.
+    """
+    from skyweave.io.formats import load_sensors
+    from skyweave.node.node import NationNode
+    from skyweave.share import InProcessBus, Keyring
+    from skyweave.share.signing import generate_key
+
+    if speed < 0:
+        raise ValueError(f"replay speed must be >= 0, got {speed}")
+    t0 = time.perf_counter()
+    r = JournalReader(path)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "sensors.json").write_text(r.meta["sensors"])
+    sensors = load_sensors(out / "sensors.json")
+    try:
+        ring = Keyring.from_config({n: k for n, (_, k) in r.nodes.items()})
+        cfgs = {n: config_from_json(c) for n, (c, _) in r.nodes.items()}
+    except (ValueError, KeyError, TypeError) as e:
+        raise JournalError(f"{r.path}: a node's recorded configuration or key is unreadable ({e})") from None
+    nodes, buses, verdicts = {}, {}, {}
+    for n, cfg in cfgs.items():
+        buses[n] = InProcessBus()
+        nodes[n] = NationNode(cfg, sensors, generate_key(), ring, buses[n], out_dir=out / n)
+        got: list = []
+        verdicts[n] = got
+        nodes[n].attach(lambda ev, got=got: got.append((ev.admitted, ev.reason)) if isinstance(ev, MessageVerdict) else None)
+    counts: dict[str, int] = {}
+    summary: dict[str, dict] = {}
+    start_wall, start_t = None, None
+    try:
+        for _seq, n, kind, t, _wall, subject, body in r.records(INPUT_KINDS):
+            node = nodes.get(n)
+            if node is None:
+                raise JournalError(f"{r.path}: record {_seq} names node {n!r}, which the journal does not list")
+            counts[kind] = counts.get(kind, 0) + 1
+            if kind == "scan":
+                raw = decode_scan(body)
+                if speed > 0:
+                    if start_wall is None:
+                        start_wall, start_t = time.perf_counter(), raw.t
+                    wait = start_wall + (raw.t - start_t) / speed - time.perf_counter()
+                    if wait > 0:
+                        sleep(wait)
+                node.ingest(raw)
+                if progress is not None:
+                    progress(raw.t)
+            elif kind == "advance":
+                node.advance(t)
+                node.due(t)
+            elif kind == "tick":
+                node.tick(t)
+            elif kind == "frame":
+                buses[n].publish(subject, body)
+            elif kind == "close":
+                summary[n] = node.close()
+    except (KeyError, TypeError, json.JSONDecodeError) as e:
+        raise JournalError(f"{r.path}: damaged record ({type(e).__name__}: {e})") from None
+    finally:
+        for n, node in nodes.items():
+            if n not in summary:
+                summary[n] = node.close()  # a journal cut short (its writer killed): close what was replayed
+        for b in buses.values():
+            b.close()
+    differ = 0
+    for n in nodes:
+        recorded = [(d["admitted"], d["reason"]) for d in
+                    (json.loads(b) for *_, b in r.records(("verdict",), nation=n))]
+        differ += sum(a != b for a, b in zip(recorded, verdicts[n]))
+        if counts.get("close") and r.count("close"):  # a journal cut short may end between a frame and its verdict
+            differ += abs(len(recorded) - len(verdicts[n]))
+    records = r.count()
+    r.close()
+    return {"nations": sorted(nodes), "nodes": summary, "inputs": counts, "records": records,
+            "verdicts_differ": differ, "wall_s": round(time.perf_counter() - t0, 3), "out": str(out)}
