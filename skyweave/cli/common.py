@@ -14,7 +14,6 @@ command did not catch into a :class:`Failure` too, unless ``SKYWEAVE_DEBUG=1``.
 
 from __future__ import annotations
 
-import errno
 import os
 import sys
 from contextlib import contextmanager
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from skyweave.core.paths import file_problem, folder_problem, os_reason
 from skyweave.scenario.shipped import SCENARIO_DIR, shipped_names as _shipped
 
 if TYPE_CHECKING:
@@ -105,14 +105,10 @@ def shipped_names() -> str:
 
 def need_file(path: Path, what: str) -> Path:
     """``path`` if it is a readable file; else a :class:`Failure` naming ``what`` (an option) and the path."""
-    path = Path(path)
-    if path.is_dir():
-        raise Failure(f"{what} {path}: is a folder, expected a file")
-    if not path.exists():
-        raise Failure(f"{what} {path}: no such file; check the path")
-    if not os.access(path, os.R_OK):
-        raise Failure(f"{what} {path}: not readable; check its permissions")
-    return path
+    problem = file_problem(path, what)
+    if problem:
+        raise Failure(problem)
+    return Path(path)
 
 
 def need_dir(path: Path, what: str) -> Path:
@@ -127,16 +123,10 @@ def need_dir(path: Path, what: str) -> Path:
 
 def make_dir(path: Path, what: str) -> Path:
     """Create the output folder ``path`` (and its parents); a :class:`Failure` naming ``what`` if it cannot be."""
-    path = Path(path)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise Failure(f"{what} {path}: exists and is not a folder; choose another {what}") from None
-    except OSError as e:
-        raise Failure(f"{what} {path}: cannot create this folder ({_why(e)}); choose a writable {what}") from None
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise Failure(f"{what} {path}: folder not writable; choose a writable {what}")
-    return path
+    problem = folder_problem(path, what)
+    if problem:
+        raise Failure(problem)
+    return Path(path)
 
 
 def make_parent(path: Path, what: str) -> Path:
@@ -150,17 +140,10 @@ def make_parent(path: Path, what: str) -> Path:
     except FileExistsError:
         raise Failure(f"{what} {path}: its folder {parent} is a file; choose another {what}") from None
     except OSError as e:
-        raise Failure(f"{what} {path}: cannot create its folder {parent} ({_why(e)}); choose a writable {what}") from None
+        raise Failure(f"{what} {path}: cannot create its folder {parent} ({os_reason(e)}); choose a writable {what}") from None
     if not os.access(parent, os.W_OK | os.X_OK):
         raise Failure(f"{what} {path}: folder {parent} not writable; choose a writable {what}")
     return path
-
-
-def _why(e: OSError) -> str:
-    """The reason an output folder cannot be made, in words."""
-    if e.errno == errno.ENOTDIR:
-        return "part of the path is a file, not a folder"
-    return (e.strerror or str(e)).lower()
 
 
 def console(stderr: bool = False):

@@ -37,6 +37,10 @@ _HEX = frozenset("0123456789abcdefABCDEF")
 _BEAST_LEN = {0x31: 2, 0x32: 7, 0x33: 14}
 
 
+#: what a blank line may hold: ASCII white space only (str.strip() would also drop the control
+#: characters \x1c-\x1f, and a line of them is a bad record to name, not a blank one)
+BLANK = " \t\r\n\x0b\x0c"
+
 class _Counter:
     """A 48-bit 12 MHz counter to seconds since the first one seen (wrapping at 2^48)."""
 
@@ -85,7 +89,7 @@ class AvrReader:
         for lineno, raw in enumerate(self.lines, 1):
             if isinstance(raw, bytes):
                 raw = raw.decode("ascii", "replace")
-            line = raw.strip()
+            line = raw.strip(BLANK)
             if not line:
                 continue
             tally.read += 1
@@ -254,7 +258,7 @@ class SbsReader:
         for lineno, raw in enumerate(self.lines, 1):
             if isinstance(raw, bytes):
                 raw = raw.decode("ascii", "replace")
-            line = raw.strip()
+            line = raw.strip(BLANK)
             if not line:
                 continue
             tally.read += 1

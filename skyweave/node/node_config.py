@@ -20,7 +20,6 @@ what was expected (the CLI prints it as its ``Error:`` line).
 from __future__ import annotations
 
 import json
-import os
 import sys
 import threading
 import time
@@ -28,6 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from skyweave.core.paths import file_problem, folder_problem
 from skyweave.io.formats import SensorSet
 from skyweave.node.node import NationNode, NodeConfig
 
@@ -62,31 +62,18 @@ class NodeSetupError(ValueError):
 
 def need_file(path: Path, what: str) -> Path:
     """``path`` if it is a readable file; else a NodeSetupError naming ``what`` and the path."""
-    path = Path(path)
-    if path.is_dir():
-        raise NodeSetupError(f"{what} {path}: is a folder, expected a file")
-    if not path.exists():
-        raise NodeSetupError(f"{what} {path}: no such file; check the path")
-    if not os.access(path, os.R_OK):
-        raise NodeSetupError(f"{what} {path}: not readable; check its permissions")
-    return path
+    problem = file_problem(path, what)
+    if problem:
+        raise NodeSetupError(problem)
+    return Path(path)
 
 
 def make_dir(path: Path, what: str) -> Path:
     """Create the output folder ``path`` (and its parents); a NodeSetupError naming ``what`` if it cannot be."""
-    import errno
-
-    path = Path(path)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise NodeSetupError(f"{what} {path}: exists and is not a folder; choose another {what}") from None
-    except OSError as e:
-        why = "part of the path is a file, not a folder" if e.errno == errno.ENOTDIR else (e.strerror or str(e)).lower()
-        raise NodeSetupError(f"{what} {path}: cannot create this folder ({why}); choose a writable {what}") from None
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise NodeSetupError(f"{what} {path}: folder not writable; choose a writable {what}")
-    return path
+    problem = folder_problem(path, what)
+    if problem:
+        raise NodeSetupError(problem)
+    return Path(path)
 
 
 def load_node_config(path: Path, what: str = "--config") -> dict:
