@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from skyweave.interop.asterix import decode_block, iter_blocks
 from skyweave.interop.cat048_table import cat048_table, walk_block
-from skyweave.interop.feeds import AvrReader, BeastReader, beast_frame
+from skyweave.interop.feeds import BLANK, AvrReader, BeastReader, beast_frame
 from skyweave.interop.ingest import Ingest, IngestConfig
 from skyweave.interop.records import Tally
 from tests.support.asterix_samples import HAVE_ASTERIX, needs_asterix, sample_bytes
@@ -66,7 +66,7 @@ def test_avr_bad_lines_are_counted_and_the_good_ones_kept(junk):
     t = Tally()
     got = list(AvrReader(lines, t))
     assert [m.hex().upper() for _, m, _ in got][:4] == GOOD_HEX
-    assert t.read == sum(1 for x in lines if x.strip())
+    assert t.read == sum(1 for x in lines if x.strip(BLANK))   # ASCII white space only makes a line blank
 
 
 @needs_asterix
@@ -94,3 +94,13 @@ def test_cat048_columns_equal_the_record_decoder(body):
             assert tb.mode3a[i] == (-1 if r.mode3a is None else int(r.mode3a, 8))
             assert tb.track[i] == (-1 if r.track is None else r.track)
             assert tb.callsign[i] == r.callsign and bool(tb.test[i]) == r.test
+
+
+def test_a_line_of_control_characters_is_a_bad_record_not_a_blank_one():
+    """Found by the mutation fuzzer: ``str.strip`` drops 0x1c-0x1f, so such a line was neither read
+    nor named. Only ASCII white space makes a line blank."""
+    for fmt in ("avr", "sbs"):
+        job = Ingest(IngestConfig(**CFG))
+        assert list(job.run(fmt, b"\x1c\n  \n\x1f\x1e\n")) == []
+        assert job.tally.read == 2
+        assert [e.where for e in job.tally.errors] == ["h:1", "h:3"]   # named by line

@@ -22,7 +22,8 @@ def describe(u: dict) -> str:
     st = u["status"]
     head = f"t={u['t']:8.1f}  {u['alert_id']:<8} {st.upper():<8}"
     if st == "launch":
-        return f"{head} ballistic launch detected: {where}; impact not yet predictable (confidence {u['confidence']:.2f})"
+        what = f", track {u['track']}" if u.get("track") is not None else ""
+        return f"{head} ballistic launch detected{what}: {where}; impact not yet predictable (confidence {u['confidence']:.2f})"
     if st == "boost":
         return f"{head} ballistic missile in boost, track {u.get('track')}: {where}; impact not yet predictable"
     imp = u.get("impact")
@@ -69,12 +70,12 @@ class Timeline:
 def warn(folder, as_json, out_path, tracks_path, prefix, every_s):
     """Track FOLDER (sensors.json, detections.jsonl) and warn of ballistic missiles.
 
-    Prints the alert timeline as it happens: launch detected (infrared), missile in boost, impact
+    Prints the alert timeline as it happens: launch detected (infrared or a ballistic radar track), impact
     predicted (point, time to impact, 95 % ellipse, populated places inside it), updates, and the
     close at impact. With --json, one JSON object per alert update: t, alert_id, threat, launch
     {lat, lon, t}, impact {lat, lon, t, semi_major_m, semi_minor_m, orientation_deg} (null while
     the impact cannot be predicted yet), time_to_impact_s, places, confidence, releasable_to,
-    status (launch, boost, tracking, closed).
+    status (launch, tracking, closed; older files may hold boost).
     """
     from skyweave.node.warn_files import warn_files
     from skyweave.warn.warner import WarnConfig

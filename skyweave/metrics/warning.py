@@ -11,6 +11,12 @@ Inputs are plain data: alert updates as in alerts.jsonl (dicts) and the true lau
   test of the east/north offset against the ellipse's axes).
 - Latency: from launch to the first update of the missile's first alert (any status), and to the
   first update with an impact.
+- Status labels against the missile's true phase (:func:`label_truth`): ``boost`` while the engine
+  burns, ``tracking`` (an impact predicted from free flight) between burnout and impact, ``closed``
+  with ``reason: impact`` once it has come down.
+- Coverage with launches as the unit (:func:`coverage_by_launch`, :func:`coverage_interval`): the
+  updates of one launch are correlated (one ellipse after another about nearly the same error), so
+  the interval of the pooled coverage resamples launches, not updates.
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ class WarningScore:
     false_alerts: list = field(default_factory=list)
     missed: list = field(default_factory=list)        # truths with no alert
     latency: dict = field(default_factory=dict)       # truth id -> {first_alert_s, first_impact_s}
+    labels: list = field(default_factory=list)        # per matched update: status, true phase, true to it
 
     def summary(self) -> dict:
         u = self.updates
@@ -59,6 +66,7 @@ class WarningScore:
             "impact_error_median_m": float(np.median([x["error_m"] for x in u])) if u else None,
             "false_alerts": len(self.false_alerts), "missed_launches": len(self.missed),
             "alerts": len(self.alerts),
+            "labels_false": sum(1 for x in self.labels if not x["ok"]),
         }
 
 
@@ -88,6 +96,7 @@ def score_alerts(updates: list[dict], truths: list[dict], match_km: float = 300.
             continue
         res.alerts[aid] = best
         tr = truth_by_id[best]
+        res.labels += label_truth(us, tr)
         for u in us:
             imp = u.get("impact")
             if not imp or u.get("status") == "closed":
@@ -113,3 +122,83 @@ def score_alerts(updates: list[dict], truths: list[dict], match_km: float = 300.
             "first_impact_s": (min(with_imp) - tr["launch"]["t"]) if with_imp else None,
         }
     return res
+
+
+#: what each status label claims of the missile's phase: the phases ("boost", "free flight",
+#: "landed") in which it is true; a label not listed (``launch``, a close for loss or merger)
+#: claims no phase beyond the launch itself
+LABEL_PHASES = {"launch": ("boost", "free flight", "landed"), "boost": ("boost",),
+                "tracking": ("free flight",), "closed impact": ("landed",)}
+
+
+def phase_at(truth: dict, t: float) -> str:
+    """The true phase of a missile at ``t`` (s): ``before launch``, ``boost`` (launch to burnout,
+    both included), ``free flight`` (to the impact) or ``landed``."""
+    if t < truth["launch"]["t"]:
+        return "before launch"
+    if t <= truth.get("burnout_t", truth["launch"]["t"]):
+        return "boost"
+    if t < truth["impact"]["t"]:
+        return "free flight"
+    return "landed"
+
+
+def label_truth(updates: list[dict], truth: dict) -> list[dict]:
+    """Each update's status label against the true phase of its missile ``truth`` at its time.
+
+    Returns one dict per update whose label claims a phase (:data:`LABEL_PHASES`): ``alert_id``,
+    ``t``, ``label`` (the status, ``closed impact`` for a close at impact), ``phase`` (the true
+    one, :func:`phase_at`), ``ok`` and ``off_s``, how far (s) the update's time lies outside the
+    span where its label would be true (0 when ``ok``).
+    """
+    out = []
+    t_l, t_b, t_i = truth["launch"]["t"], truth.get("burnout_t", truth["launch"]["t"]), truth["impact"]["t"]
+    spans = {"boost": (t_l, t_b), "free flight": (t_b, t_i), "landed": (t_i, math.inf)}
+    for u in updates:
+        label = u.get("status")
+        if label == "closed":
+            if u.get("reason") != "impact":
+                continue
+            label = "closed impact"
+        if label not in LABEL_PHASES:
+            continue
+        phase = phase_at(truth, u["t"])
+        ok = phase in LABEL_PHASES[label]
+        off = 0.0
+        if not ok:
+            off = min(max(lo - u["t"], u["t"] - hi, 0.0) for lo, hi in (spans[p] for p in LABEL_PHASES[label]))
+        out.append({"alert_id": u["alert_id"], "t": u["t"], "label": label, "phase": phase, "ok": ok,
+                    "off_s": off})
+    return out
+
+
+def coverage_by_launch(updates: list[dict]) -> dict:
+    """Per launch (the scored updates' ``truth``): (updates with an impact, of them inside the 95 %
+    ellipse)."""
+    out: dict = {}
+    for x in updates:
+        n, k = out.get(x["truth"], (0, 0))
+        out[x["truth"]] = (n + 1, k + int(bool(x["inside"])))
+    return out
+
+
+def coverage_interval(updates: list[dict], level: float = 0.95, resamples: int = 10_000,
+                      seed: int = 0) -> tuple[float, float, float, int]:
+    """Pooled coverage of the 95 % ellipses and its ``level`` interval with launches as the unit.
+
+    Returns (coverage, low, high, launches). The interval is the percentile cluster bootstrap:
+    launches are drawn with replacement (each bringing all its updates) and the pooled coverage
+    recomputed ``resamples`` times (a fixed ``seed``: the same figures for the same updates).
+    Resampling updates instead would treat thousands of nearly repeated ellipses of one flight as
+    independent trials and give an interval far too narrow. Empty input: NaNs and 0.
+    """
+    per = coverage_by_launch(updates)
+    if not per:
+        return math.nan, math.nan, math.nan, 0
+    n = np.array([v[0] for v in per.values()], dtype=float)
+    k = np.array([v[1] for v in per.values()], dtype=float)
+    rng = np.random.default_rng(seed)
+    pick = rng.integers(0, len(n), size=(resamples, len(n)))
+    boot = k[pick].sum(axis=1) / n[pick].sum(axis=1)
+    lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
+    return float(k.sum() / n.sum()), float(lo), float(hi), len(n)

@@ -24,6 +24,8 @@ class TrackerConfig(Configurable):
     imm_q_cv: float = _p(3.0, "IMM: the CV mode's acceleration density (m²/s³)", lo=0.0)
     imm_q_ct: float = _p(5.0, "IMM: the CT mode's acceleration density (m²/s³)", lo=0.0)
     imm_omega_sigma: float = _p(0.01, "IMM: the CV mode holds the turn rate at 0 with this standard deviation (rad/s)", lo=0.0)
+    imm_q_high: float = _p(100.0, "IMM in 3-D: a third, CV mode of this acceleration density (m²/s³) for missiles' boost and gravity; 0 leaves it out", lo=0.0)
+    imm_high_sojourn_s: float = _p(20.0, "IMM in 3-D: mean time in that mode (s)", lo=0.1)
     imm_sojourn_s: tuple = _p((30.0, 15.0), "IMM: mean time in the CV and CT modes (s)")
     pd: float = _p(0.9, "probability of detection where a sensor does not give its own", lo=0.0, hi=1.0)
     clutter_per_scan: float = _p(10.0, "false alarms per scan where a sensor does not say", lo=0.0)

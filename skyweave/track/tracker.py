@@ -46,6 +46,10 @@ def make_estimator(cfg: TrackerConfig, d: int):
         fname = "ukf" if cfg.filter == "ukf" else "ekf"
         cv = ConstantVelocity(d=d, q=cfg.imm_q_cv, turn_rate=True, omega_sigma=cfg.imm_omega_sigma)
         ct = CoordinatedTurn(d=d, q=cfg.imm_q_ct, q_omega=cfg.q_omega)
+        if d == 3 and cfg.imm_q_high > 0:
+            hi = ConstantVelocity(d=d, q=cfg.imm_q_high, turn_rate=True, omega_sigma=cfg.imm_omega_sigma)
+            return IMM([make_filter(fname, cv), make_filter(fname, ct), make_filter(fname, hi)],
+                       (*cfg.imm_sojourn_s, cfg.imm_high_sojourn_s), mu0=[0.7, 0.15, 0.15])
         return IMM([make_filter(fname, cv), make_filter(fname, ct)], cfg.imm_sojourn_s, mu0=[0.8, 0.2])
     q = cfg.q_ca if cfg.model == "ca" else cfg.q
     return SingleModel(make_filter(cfg.filter, make_model(cfg.model, d, q, cfg.q_omega)))

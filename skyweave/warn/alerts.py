@@ -12,7 +12,9 @@ warner has always written, which consumers comparing the JSON text rely on):
 
 - ``launch``: a launch seen by infrared alone, impact not yet known; its close (``closed``,
   ``lost``) when no radar track of the missile came;
-- ``boost`` and ``tracking``: the ballistic estimator's update, without and with an impact;
+- ``boost`` and ``tracking``: the ballistic estimator's update, without and with an impact (the
+  warner issues only ``tracking``: a radar track cannot make "the engine burns now" true as it
+  says it; ``boost`` records are still read and written);
 - ``closed`` with ``reason: "merged"`` and ``merged_into``: the alert joins another of the same
   missile;
 - ``closed`` with ``reason`` ``impact`` or ``lost``: an estimator's alert ends.
@@ -241,8 +243,9 @@ class AlertBuilder:
 
     def estimate(self, bt: BallisticTrack, t_now: float, launch: Launch, mode_free_flight: float,
                  g: GroundPoint | None) -> AlertUpdate:
-        """A ballistic estimator's update: ``boost`` without a ground point ``g`` (the impact
-        cannot be predicted yet), ``tracking`` with its impact, time to go and places.
+        """A ballistic estimator's update: ``launch`` without a ground point ``g`` (a ballistic
+        launch is known, its impact cannot be predicted yet: a label true whatever the missile's
+        phase), ``tracking`` with its impact, time to go and places.
 
         Its sources are the estimator's radars and its launch event's infrared sensors; a launch
         seen by infrared makes the alert at least 0.95 sure.
@@ -250,7 +253,7 @@ class AlertBuilder:
         srcs = set(bt.sensors) | (bt.event.sensors if bt.event is not None else set())
         return AlertUpdate(
             t=round(t_now, 3), alert_id=bt.alert_id, threat="ballistic",
-            status="boost" if g is None else "tracking", launch=launch,
+            status="launch" if g is None else "tracking", launch=launch,
             impact=None if g is None else self.impact(g),
             time_to_impact_s=None if g is None else round(g.t - t_now, 2),
             places=() if g is None else self._places(g),

@@ -20,7 +20,7 @@ class WarnConfig:
     # ... after at least this many classifications (one per second)
     spawn_evaluations: int = 3
     boost_q: float = 2000.0             # boost mode acceleration density (m²/s³): unknown thrust
-    coast_q: float = 0.05               # free-flight mode density (m²/s³): model error only
+    coast_q: float = 0.005              # free-flight mode density (m²/s³): model error only
     # mean time in boost (s) before the mode chain moves to free flight
     boost_sojourn_s: float = 60.0
     # free flight can hand back to boost (a late stage, a wrong switch)

@@ -27,6 +27,46 @@ from dataclasses import dataclass
 import numpy as np
 
 from skyweave.geo.earth import air_density, frame_acceleration, gravity_j2, height_above_ellipsoid_fast
+from skyweave.geo.wgs84 import A, E2, GM, J2, OMEGA_EARTH
+
+
+#: ln ρ of :func:`~skyweave.geo.earth.air_density` every 500 m from −500 m to 150 km: its layers
+#: meet at whole kilometres and it is exponential within each, so interpolating ln ρ linearly
+#: between these samples gives it back (to rounding), at a tenth of the cost
+_LOG_RHO_H = np.arange(-500.0, 150_000.0 + 1.0, 500.0)
+_LOG_RHO = np.log(air_density(_LOG_RHO_H))
+
+
+def derivative(s: np.ndarray, drag: bool = True) -> np.ndarray:
+    """The state's time derivative (…, 7): [v, a, 0] with the acceleration of :func:`acceleration`.
+
+    The same equations written out once over the state's columns: the propagation (RK4 over a
+    handful of sigma points, thousands of times a run) spends its time in numpy's per-call cost,
+    and sharing |r| between gravity and height halves the calls.
+    """
+    x, y, z = s[..., 0], s[..., 1], s[..., 2]
+    vx, vy, vz = s[..., 3], s[..., 4], s[..., 5]
+    r2 = x * x + y * y + z * z
+    rn = np.sqrt(r2)
+    k = -GM / (r2 * rn)
+    j = 1.5 * J2 * (A * A) / r2
+    zz = 5.0 * z * z / r2
+    fxy = k * (1.0 + j * (1.0 - zz))
+    w = OMEGA_EARTH
+    out = np.empty(s.shape)
+    out[..., :3] = s[..., 3:6]
+    ax = fxy * x + (2.0 * w * vy + w * w * x)
+    ay = fxy * y + (-2.0 * w * vx + w * w * y)
+    az = k * (1.0 + j * (3.0 - zz)) * z
+    if drag:
+        h = rn - A * np.sqrt((1.0 - E2) / (1.0 - E2 * (1.0 - z * z / r2)))
+        speed = np.sqrt(vx * vx + vy * vy + vz * vz)
+        # above 150 km no drag; below −500 m (a step past the ground) the density there
+        d = 0.5 * np.exp(np.interp(h, _LOG_RHO_H, _LOG_RHO) + np.minimum(s[..., 6], 0.0)) * speed
+        d = np.where(h < 150_000.0, d, 0.0)
+        ax, ay, az = ax - d * vx, ay - d * vy, az - d * vz
+    out[..., 3], out[..., 4], out[..., 5], out[..., 6] = ax, ay, az, 0.0
+    return out
 
 
 def acceleration(r: np.ndarray, v: np.ndarray, log_k: np.ndarray, drag: bool = True) -> np.ndarray:
@@ -49,16 +89,13 @@ def rk4(x: np.ndarray, dt, max_step_s: float = 2.0, drag: bool = True) -> np.nda
     if n_sub == 0:
         return x.copy()
     h = (dt / n_sub)[..., None]
-
-    def f(s):
-        return np.concatenate([s[..., 3:6], acceleration(s[..., :3], s[..., 3:6], s[..., 6], drag), np.zeros(s.shape[:-1] + (1,))], axis=-1)
-
+    half, sixth = 0.5 * h, h / 6.0
     for _ in range(n_sub):
-        k1 = f(x)
-        k2 = f(x + 0.5 * h * k1)
-        k3 = f(x + 0.5 * h * k2)
-        k4 = f(x + h * k3)
-        x = x + h / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
+        k1 = derivative(x, drag)
+        k2 = derivative(x + half * k1, drag)
+        k3 = derivative(x + half * k2, drag)
+        k4 = derivative(x + h * k3, drag)
+        x = x + sixth * (k1 + 2 * k2 + 2 * k3 + k4)
     return x
 
 

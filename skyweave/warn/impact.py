@@ -25,6 +25,12 @@ from skyweave.track.filters import psd_sqrt
 from skyweave.warn.dynamics import rk4
 
 CHI2_2_95 = 5.991464547107979
+#: sigma points of the impact prediction at ±α√n = ±1.98 standard deviations of the 7 states: about
+#: where a 95 % region reaches along each of them
+ALPHA = 0.75
+#: below this height (m) the flight to the ground takes steps of at most ATMOSPHERE_STEP_S (s)
+ATMOSPHERE_M = 80_000.0
+ATMOSPHERE_STEP_S = 3.0
 
 
 @dataclass
@@ -81,6 +87,8 @@ def fly_to_ground(X: np.ndarray, direction: float = 1.0, max_time_s: float = 400
         falling = direction * radial < 0
         ttg = np.where(falling, h / np.maximum(-direction * radial, 1.0), np.inf)
         step = float(np.clip(0.5 * ttg.min(), 0.5, 10.0))
+        if h.min() < ATMOSPHERE_M:  # drag: the deceleration changes fast (10 s steps: 60-80 m off)
+            step = min(step, ATMOSPHERE_STEP_S)
         new = rk4(xa, direction * step, max_step_s=10.0)
         h_new = height_above_ellipsoid_fast(new[:, :3])
         down = h_new <= 0.0
@@ -96,15 +104,19 @@ def fly_to_ground(X: np.ndarray, direction: float = 1.0, max_time_s: float = 400
     return t_cross, r_cross
 
 
-def predict_ground(x: np.ndarray, P: np.ndarray, t_now: float, direction: float = 1.0, alpha: float = 0.5) -> GroundPoint:
+def predict_ground(x: np.ndarray, P: np.ndarray, t_now: float, direction: float = 1.0, alpha: float = ALPHA,
+                   worse_side: bool = True) -> GroundPoint:
     """Unscented prediction of where and when the ballistic estimate (x, P) at t_now meets the ground.
 
     The predicted point and time are those of the centre sigma point (the estimate itself flown to
     the ground): the map from state to impact is skewed, mostly by the drag coefficient (a
     log-normal unknown), and the centre point is its median, where the unscented mean would be
     pulled toward the long tail. The covariance is the unscented one about that centre, with the
-    sigma points at ±α√(n+κ) standard deviations (α = 0.5: close enough to the estimate that the
-    skew does not inflate it).
+    sigma points at ±α√(n+κ) standard deviations (α = 0.75: ±1.98 σ, where a 95 % region reaches).
+    With ``worse_side`` each pair of sigma points counts its farther crossing on both sides: the
+    drag's prior is log-normal and a blunt warhead falls much shorter than a slender one falls
+    long, so the symmetric average would leave the long side outside the 95 % ellipse through the
+    whole midcourse; where the map is straight both are the same.
     """
     X, wm, wc = sigma_points(np.asarray(x, dtype=float), np.asarray(P, dtype=float), alpha=alpha)
     dt, r = fly_to_ground(X, direction)
@@ -114,6 +126,18 @@ def predict_ground(x: np.ndarray, P: np.ndarray, t_now: float, direction: float 
     lat0, lon0, _ = ecef2geodetic(r[0, 0], r[0, 1], r[0, 2])
     rot = enu_rotation(float(lat0), float(lon0))
     en = ((r - r[0]) @ rot.T)[:, :2]
-    cov = (wc[:, None, None] * en[:, :, None] * en[:, None, :]).sum(axis=0)
-    var_t = float(np.sum(wc * (dt - dt[0]) ** 2))
+    tt = dt - dt[0]
+    if worse_side:
+        # each pair of sigma points (x ± sᵢ) counts twice its farther crossing: a skewed map's
+        # long side sets the ellipse's reach in that direction (the same as the plain unscented
+        # covariance where the map is straight)
+        n = (len(X) - 1) // 2
+        far = np.linalg.norm(en[1:n + 1], axis=1) >= np.linalg.norm(en[n + 1:], axis=1)
+        en[1:n + 1] = np.where(far[:, None], en[1:n + 1], -en[n + 1:])
+        en[n + 1:] = -en[1:n + 1]
+        late = np.abs(tt[1:n + 1]) >= np.abs(tt[n + 1:])
+        tt[1:n + 1] = np.where(late, tt[1:n + 1], -tt[n + 1:])
+        tt[n + 1:] = -tt[1:n + 1]
+    cov = (wc[1:, None, None] * en[1:, :, None] * en[1:, None, :]).sum(axis=0)
+    var_t = float(np.sum(wc[1:] * tt[1:] ** 2))
     return GroundPoint(float(lat0), float(lon0), t_now + float(dt[0]), cov, max(var_t, 0.0), True)

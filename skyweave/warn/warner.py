@@ -203,10 +203,13 @@ class Warner:
     def _refresh(self, bt: BallisticTrack) -> list[AlertUpdate]:
         """The alert update of an estimator, at most every ``refresh_s``.
 
-        ``boost`` once, while the impact cannot be predicted (fewer than ``min_updates``
+        ``launch`` once, while the impact cannot be predicted (fewer than ``min_updates``
         measurements, free flight less likely than ``coast_threshold``, or infrared cues still
         arriving: the engine burns); then ``tracking`` with the impact predicted from the
-        free-flight mode. At the first prediction the range is known, so the drag's prior follows
+        free-flight mode. The first label says only that a ballistic launch is known, which is
+        true in every phase: a radar cannot say ``boost`` truly (its newest evidence of thrust is
+        seconds old, and the mode probabilities see a burnout only scans later), and waiting for
+        the impact would delay the first warning by 8-20 s. At the first prediction the range is known, so the drag's prior follows
         it (:meth:`~skyweave.warn.bank.EstimatorBank.range_prior`) and the impact is predicted
         again.
         """
