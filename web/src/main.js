@@ -586,7 +586,15 @@ $('login-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   $('login-error').textContent = '';
   const r = await api('/api/login', { method: 'POST', body: JSON.stringify({ user: $('login-user').value, password: $('login-password').value }) });
-  if (!r.ok) { $('login-error').textContent = 'Wrong user or password.'; return; }
+  if (!r.ok) {
+    // 401: a wrong user or password; 403: a user of a nation this server does not serve (its reason)
+    let why = 'Wrong user or password.';
+    if (r.status === 403) {
+      try { why = (await r.json()).detail || 'This server does not serve your nation.'; } catch (err) { why = 'This server does not serve your nation.'; }
+    }
+    $('login-error').textContent = why;
+    return;
+  }
   const body = await r.json();
   S.token = body.token;
   sessionStorage.setItem('skyweave-token', S.token);
