@@ -128,7 +128,7 @@ _PLANS: dict[int, dict[bytes, tuple]] = {}
 _PLAN_CACHE_MAX = 4096
 
 
-def _plan(uap: dict, fspec: bytes) -> tuple:
+def fspec_plan(uap: dict, fspec: bytes) -> tuple:
     """The items an FSPEC marks present, in order: (name, fixed length or 0, format)."""
     plan = []
     for i, b in enumerate(fspec):
@@ -163,7 +163,7 @@ def parse_record(data: bytes, pos: int, end: int, uap: dict) -> tuple[dict[str, 
         cache = _PLANS[id(uap)] = {}
     plan = cache.get(fspec)
     if plan is None:
-        plan = _plan(uap, fspec)
+        plan = fspec_plan(uap, fspec)
         if len(cache) < _PLAN_CACHE_MAX:
             cache[fspec] = plan
     items: dict[str, tuple[int, int]] = {}

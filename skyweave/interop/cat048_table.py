@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from skyweave.interop.asterix import EXT, NM, TOD_LSB, UAP, item_length
+from skyweave.interop.asterix import EXT, NM, TOD_LSB, UAP, fspec_plan, item_length
 from skyweave.interop.records import DecodeError
 
 __all__ = ["WANTED", "walk_block", "Cat048Table", "cat048_table"]
@@ -30,19 +30,8 @@ _ICHARS = np.array(list(" ABCDEFGHIJKLMNOPQRSTUVWXYZ     " + " " * 16 + "0123456
 
 
 def _plan(fspec: bytes) -> tuple:
-    plan = []
-    for i, b in enumerate(fspec):
-        for bit in range(7):
-            if b & (0x80 >> bit):
-                frn = 7 * i + bit + 1
-                spec = _UAP.get(frn)
-                if spec is None:
-                    raise DecodeError("unknown item", f"FRN {frn} is not in the UAP")
-                name, fmt = spec
-                plan.append((_COL.get(name, -1), fmt[1] if fmt[0] == "f" else 0, fmt))
-    if not plan:
-        raise DecodeError("bad record", "empty FSPEC")
-    return tuple(plan)
+    """The items an FSPEC marks present, in order, with each item's column in :data:`WANTED` (-1: not wanted)."""
+    return tuple((_COL.get(name, -1), n, fmt) for name, n, fmt in fspec_plan(_UAP, fspec))
 
 
 def walk_block(data: bytes, start: int, end: int) -> tuple[list[int], list[int], DecodeError | None, int]:

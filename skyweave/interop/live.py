@@ -61,13 +61,11 @@ def scans_of(dets: Iterable[Det]) -> Iterator[RawScan]:
         yield _scan(group)
 
 
-class DecodedScans:
-    """The scans of a recording decoded by ``ingest`` (``ingest.run(fmt, data)``)."""
+class _Counted:
+    """What the pipeline's ``drive`` reads of a source: its bad records (``errors``) and how many
+    records it has read (``count``), both kept by its :class:`Ingest`'s tally."""
 
-    def __init__(self, ingest: Ingest, fmt: str, data: bytes):
-        self.ingest = ingest
-        self.sensors: SensorSet | None = ingest.cfg.sensors
-        self._dets = ingest.run(fmt, data)
+    ingest: Ingest
 
     @property
     def errors(self) -> list:
@@ -77,11 +75,20 @@ class DecodedScans:
     def count(self) -> int:
         return self.ingest.tally.read
 
+
+class DecodedScans(_Counted):
+    """The scans of a recording decoded by ``ingest`` (``ingest.run(fmt, data)``)."""
+
+    def __init__(self, ingest: Ingest, fmt: str, data: bytes):
+        self.ingest = ingest
+        self.sensors: SensorSet | None = ingest.cfg.sensors
+        self._dets = ingest.run(fmt, data)
+
     def __iter__(self) -> Iterator[RawScan]:
         return scans_of(self._dets)
 
 
-class BeastTcpSource:
+class BeastTcpSource(_Counted):
     """Scans from a live Beast TCP stream at ``host:port`` until it closes (or ``max_frames``).
 
     Frames cut between two reads are joined; timing is the receiver's 12 MHz counter from the
@@ -92,14 +99,6 @@ class BeastTcpSource:
         self.ingest = ingest
         self.host, self.port, self.timeout = host, port, timeout
         self.reader = BeastReader(tally=ingest.tally, name=f"beast://{host}:{port}")
-
-    @property
-    def errors(self) -> list:
-        return self.ingest.tally.errors
-
-    @property
-    def count(self) -> int:
-        return self.ingest.tally.read
 
     def _frames(self) -> Iterator[tuple]:
         with socket.create_connection((self.host, self.port), timeout=self.timeout) as s:
@@ -114,7 +113,7 @@ class BeastTcpSource:
         return scans_of(self.ingest.ordered(self.ingest.modes_frames(self._frames(), lambda: False)))
 
 
-class LineTcpSource:
+class LineTcpSource(_Counted):
     """Scans from a live line stream at ``host:port``: AVR (``fmt`` "avr", dump1090 port 30002)
     or SBS-1 (``fmt`` "sbs", port 30003), until the stream closes."""
 
@@ -124,14 +123,6 @@ class LineTcpSource:
             raise ValueError(f"a line stream is avr or sbs, not {fmt!r}")
         self.ingest, self.fmt = ingest, fmt
         self.host, self.port, self.timeout = host, port or (30002 if fmt == "avr" else 30003), timeout
-
-    @property
-    def errors(self) -> list:
-        return self.ingest.tally.errors
-
-    @property
-    def count(self) -> int:
-        return self.ingest.tally.read
 
     def _lines(self) -> Iterator[bytes]:
         with socket.create_connection((self.host, self.port), timeout=self.timeout) as s:
@@ -146,7 +137,7 @@ class LineTcpSource:
         return scans_of(ing.ordered(ing.modes_frames(reader, lambda: bool(reader.absolute))))
 
 
-class AsterixUdpSource:
+class AsterixUdpSource(_Counted):
     """Scans from ASTERIX datagrams received on ``host:port`` (bind) until ``max_datagrams`` or
     ``idle_s`` seconds without one."""
 
@@ -160,14 +151,6 @@ class AsterixUdpSource:
             sock.bind((host, port))
         self.sock = sock
         self.address = sock.getsockname()
-
-    @property
-    def errors(self) -> list:
-        return self.ingest.tally.errors
-
-    @property
-    def count(self) -> int:
-        return self.ingest.tally.read
 
     def _dets(self) -> Iterator[Det]:
         self.sock.settimeout(self.idle_s)

@@ -34,9 +34,8 @@ from pathlib import Path
 import numpy as np
 
 from skyweave.io.scans import RawScan
-from skyweave.io.writers import format_tracks
 from skyweave.node.events import AlertUpdated, Event, LocalPicture, MessageVerdict, PictureFused, ScanIngested
-from skyweave.node.sinks import frame_text
+from skyweave.node.sinks import frame_text, fused_text
 
 #: the journal schema's version (meta key ``schema_version``)
 SCHEMA_VERSION = 1
@@ -88,21 +87,6 @@ def decode_scan(body: bytes) -> RawScan:
                    None if d["identity"] is None else np.asarray(d["identity"], dtype=np.int64),
                    None if d["platform"] is None else np.asarray(d["platform"], dtype=float),
                    np.asarray(d["lines"], dtype=np.int64))
-
-
-def fused_text(fused, nation: str, dims: int) -> str:
-    """A fused picture as picture.jsonl lines (as :class:`~skyweave.node.sinks.PictureFile` writes them)."""
-    ids, extra = [], []
-    for i in range(len(fused)):
-        ntn = str(fused.ntn[i])
-        ids.append(ntn if ntn else f"{nation}-local-{i}")
-        e = ', "nation": "%s", "releasable_to": %s, "sources": %s, "class": "%s", "reporting": %s' % (
-            nation, json.dumps(list(fused.releasable_to[i])), json.dumps(list(fused.sources[i])), fused.cls[i],
-            "true" if fused.responsible[i] else "false")
-        if 0 <= fused.identity[i] < (1 << 24):
-            e += ', "icao24": "%06x"' % fused.identity[i]
-        extra.append(e)
-    return format_tracks(fused.t, ids, fused.x, fused.P, dims, fused.quality, extra)
 
 
 def config_to_json(cfg) -> str:

@@ -109,6 +109,23 @@ class TracksFile:
         self._f.close()
 
 
+def fused_text(fused, nation: str, dims: int) -> str:
+    """A fused picture as picture.jsonl lines: network track numbers as ids (``NATION-local-i`` for
+    an unnumbered one) and ``nation``, ``releasable_to``, ``sources``, ``class``, ``reporting``."""
+    ids, extra = [], []
+    rel, src = fused.releasable_to, fused.sources
+    for i in range(len(fused)):
+        ntn = str(fused.ntn[i])
+        ids.append(ntn if ntn else f"{nation}-local-{i}")
+        e = ', "nation": "%s", "releasable_to": %s, "sources": %s, "class": "%s", "reporting": %s' % (
+            nation, json.dumps(list(rel[i])), json.dumps(list(src[i])), fused.cls[i],
+            "true" if fused.responsible[i] else "false")
+        if 0 <= fused.identity[i] < (1 << 24):
+            e += ', "icao24": "%06x"' % fused.identity[i]
+        extra.append(e)
+    return format_tracks(fused.t, ids, fused.x, fused.P, dims, fused.quality, extra)
+
+
 class PictureFile:
     """Writes each periodic :class:`PictureFused` (``tick``) as tracks.jsonl lines with network
     track numbers as ids and ``nation``, ``releasable_to``, ``sources``, ``class``, ``reporting``."""
@@ -128,19 +145,7 @@ class PictureFile:
         fused = event.picture
         if len(fused) == 0 or not self._due(fused.t):
             return
-        nation = event.nation
-        ids, extra = [], []
-        rel, src = fused.releasable_to, fused.sources
-        for i in range(len(fused)):
-            ntn = str(fused.ntn[i])
-            ids.append(ntn if ntn else f"{nation}-local-{i}")
-            e = ', "nation": "%s", "releasable_to": %s, "sources": %s, "class": "%s", "reporting": %s' % (
-                nation, json.dumps(list(rel[i])), json.dumps(list(src[i])), fused.cls[i],
-                "true" if fused.responsible[i] else "false")
-            if 0 <= fused.identity[i] < (1 << 24):
-                e += ', "icao24": "%06x"' % fused.identity[i]
-            extra.append(e)
-        self._f.write(format_tracks(fused.t, ids, fused.x, fused.P, self.dims, fused.quality, extra))
+        self._f.write(fused_text(fused, event.nation, self.dims))
         self.frames += 1
 
     def close(self) -> None:
