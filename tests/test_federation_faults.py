@@ -292,13 +292,11 @@ def source_ntn(node: NationNode) -> dict[str, str]:
 
 
 def reported_to(sender: NationNode, receiver: str) -> set[str]:
-    """The sender's own tracks it reports to ``receiver`` (responsible, marking includes it), per its last picture."""
-    pic = sender.last_picture
-    if pic is None:
+    """The sender's own tracks it reports to ``receiver`` per its last fusion (the estimate
+    releasable to it, responsibility toward it held: docs/fusion.md, "Who reports what to whom")."""
+    if sender.last_picture is None:
         return set()
-    rel = pic.releasable_to
-    return {k for i, src in enumerate(pic.sources) if pic.responsible[i] and receiver in rel[i]
-            for k in src if k.startswith(sender.nation + ":")}
+    return sender.reporting_to(receiver)
 
 
 def duplicates(node: NationNode) -> list[str]:
@@ -410,9 +408,14 @@ def test_a_node_closed_mid_run_catches_up_by_replay_when_it_restarts(scenario, s
         assert second.gate.admitted >= marks["sent_while_down"]  # the replay
         assert not duplicates(second)
 
-        # its picture holds its partners' tracks again, under the numbers the others use, within seconds
+        # its picture holds its partners' tracks again, under the numbers the others use, within
+        # seconds. The restarted node numbers its tracks afresh and they merge into the numbers
+        # the others hold (rule b); a nation that hears an object from another reporter than the
+        # restarted node (per-recipient responsibility, docs/fusion.md) learns the surviving
+        # number one report later: measured 13 s here (5 s before per-recipient reporting, when
+        # AUS and GBR heard of fewer objects)
         back = settled_after(net.history, up, "USA")
-        assert back is not None and back["t"] - up <= 5.0, (back, [r for r in net.history if r["t"] >= up][:8])
+        assert back is not None and back["t"] - up <= 15.0, (back, [r for r in net.history if r["t"] >= up][:8])
         assert sum(not k.startswith("USA:") for k in source_ntn(second)) > 30
         assert len(reported_to(net.nodes["JPN"], "USA")) > 30
     finally:

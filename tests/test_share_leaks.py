@@ -218,3 +218,101 @@ def test_no_existence_leaks_over_random_pictures_lineages_and_deletions():
     print(f"items {n_checked}, named {n_named}, unnamed {n_unnamed}, deleted {n_deleted}: 0 leaks")
     assert n_checked > 20_000 and n_unnamed > 1_000 and n_named > 5_000 and n_deleted > 500
     assert leaks == 0 and lost == 0
+
+
+def test_no_leaks_with_per_recipient_plans_and_alerts():
+    """Per-recipient reporting (docs/fusion.md, "Who reports what to whom"): each partner is
+    offered its own picture (an audience's estimate) with its own flags. Over random topologies,
+    plans, markings, lineages and endings, no partner receives a report whose marking lacks it,
+    a number its owner did not release to it, a "deleted" report of a track it was never sent,
+    or another partner's estimate; nothing reported to it is lost. Alerts sent to an audience's
+    partners reach only those of them each alert's marking allows."""
+    import numpy as np
+
+    from skyweave.node.share_link import PartnerPlan, ReportFlags, ShareLink
+    from skyweave.share.bus import InProcessBus
+    from skyweave.share.schema import decode_body, decode_envelope
+    from skyweave.warn.alerts import AlertUpdate
+
+    class Recording(InProcessBus):
+        def __init__(self):
+            super().__init__()
+            self.frames = []
+
+        def publish(self, subject, data, *, msg_id=None):
+            self.frames.append(data)
+            super().publish(subject, data, msg_id=msg_id)
+
+    rng = random.Random(20261130)
+    n_checked = n_deleted = n_alerts = 0
+    leaks = lost = 0
+    for episode in range(60):
+        nations = rng.sample(POOL, rng.randint(3, 6))
+        me, partners = nations[0], tuple(nations[1:])
+        bus = Recording()
+        link = ShareLink(me, "n1", KEYS[me], RING, bus, partners=partners, dims=3, stale_s=60.0,
+                         clock=lambda: 0.0, sequencer=Sequencer(1))
+        # audiences: partners grouped at random, each group its own track ids (prefix = audience)
+        groups: dict[str, int] = {p: rng.randint(0, 2) for p in partners}
+        sent: dict[str, set[str]] = {p: set() for p in partners}
+        for tick in range(10):
+            t = float(tick)
+            plan, expect = {}, {}
+            pics = {}
+            for g in set(groups.values()):
+                ids = [f"E{episode:02d}A{g}T{k:03d}" for k in range(30) if rng.random() < 0.7]
+                pics[g] = SimpleNamespace(t=t, ids=ids, x=np.zeros((len(ids), 6)),
+                                          P=np.tile(np.eye(6), (len(ids), 1, 1)), quality=np.full(len(ids), 9),
+                                          identity=np.full(len(ids), -1))
+            for p in partners:
+                pic = pics[groups[p]]
+                flags = {}
+                for k, tid in enumerate(pic.ids):
+                    mark = tuple(sorted({n for n in nations if rng.random() < 0.7} | {me}))
+                    owner = rng.choice(nations)
+                    ntn_to = None if owner == me else tuple(sorted({n for n in nations if rng.random() < 0.5} | {owner}))
+                    flags[tid] = ReportFlags(f"{owner}-N{k:05d}", rng.random() < 0.7, False, "aircraft", 0.5, mark, ntn_to)
+                plan[p] = PartnerPlan(pic, flags, np.ones(len(pic.ids), dtype=bool))
+                expect[p] = {tid: fl for tid, fl in flags.items() if fl.report and p in fl.mark}
+            before = len(bus.frames)
+            link.publish_plan(t, plan, responsibility=True, ending=rng.random() < 0.7)
+            got: dict[str, dict[str, str]] = {p: {} for p in partners}
+            for data in bus.frames[before:]:
+                env = decode_envelope(data)
+                for r in decode_body("tracks", env.payload):
+                    n_checked += 1
+                    p = env.recipient
+                    leaks += p not in r.releasable_to
+                    if r.status == "deleted":
+                        n_deleted += 1
+                        leaks += r.track_id not in sent[p]
+                        sent[p].discard(r.track_id)
+                        continue
+                    leaks += r.track_id not in plan[p].flags      # another audience's estimate
+                    got[p][r.track_id] = r.ntn
+            for p in partners:
+                for tid in got[p]:
+                    leaks += tid not in expect[p]
+                for tid, fl in expect[p].items():
+                    if tid not in got[p]:
+                        lost += 1
+                        continue
+                    sent[p].add(tid)
+                    allowed = fl.ntn_to is None or p in fl.ntn_to
+                    leaks += got[p][tid] != (fl.ntn if allowed else "")
+            # an audience's alerts: to its partners, each only where the alert's marking allows
+            aud = [p for p in partners if groups[p] == 0]
+            alerts = [AlertUpdate(t=t, alert_id=f"{me}-W{k}", threat="ballistic", status="launch", launch=None,
+                                  impact=None, time_to_impact_s=None, places=(), confidence=0.5,
+                                  releasable_to=tuple(sorted({n for n in nations if rng.random() < 0.6})))
+                      for k in range(3)]
+            before = len(bus.frames)
+            link.publish_alerts(alerts, t, partners=aud)
+            for data in bus.frames[before:]:
+                env = decode_envelope(data)
+                for a in decode_body("alerts", env.payload):
+                    n_alerts += 1
+                    leaks += env.recipient not in aud or env.recipient not in a.releasable_to
+    print(f"items {n_checked}, deleted {n_deleted}, alerts {n_alerts}: {leaks} leaks, {lost} lost")
+    assert n_checked > 20_000 and n_deleted > 500 and n_alerts > 300
+    assert leaks == 0 and lost == 0

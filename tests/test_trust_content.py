@@ -258,10 +258,10 @@ def test_a_flood_of_future_stamped_wide_reports_is_cheap_and_harmless(rig):
 def test_a_fusion_that_fails_evicts_the_culprit_and_goes_on(rig, monkeypatch):
     real = rig.node.fuser.update
 
-    def fragile(t, local, remote):
+    def fragile(t, local, remote, *rest):
         if "POISON" in list(remote.local_id):
             raise np.linalg.LinAlgError("singular")
-        return real(t, local, remote)
+        return real(t, local, remote, *rest)
 
     monkeypatch.setattr(rig.node.fuser, "update", fragile)
     after = rig.attack([report("USA", "POISON", x=[7e4, 7e4, 7e3, 0, 0, 0])])

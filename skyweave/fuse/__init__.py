@@ -15,12 +15,12 @@ Numerical only: no I/O, no transport (it does not import :mod:`skyweave.share`).
 
 from skyweave.fuse.align import predict_to
 from skyweave.fuse.ci import ci_weights, covariance_intersection, naive_fusion
-from skyweave.fuse.fuser import FusedPicture, Fuser, FuserConfig, FusionEvents
+from skyweave.fuse.fuser import AudienceTracks, FusedPicture, Fuser, FuserConfig, FusionEvents
 from skyweave.fuse.ntn import AliasTable, NtnBlock
 from skyweave.fuse.trackset import TrackSet, decode_markings, encode_markings, identity_codes, identity_text
 
 __all__ = [
     "TrackSet", "encode_markings", "decode_markings", "identity_codes", "identity_text", "predict_to",
     "covariance_intersection", "ci_weights", "naive_fusion", "Fuser", "FuserConfig", "FusedPicture", "FusionEvents",
-    "NtnBlock", "AliasTable",
+    "AudienceTracks", "NtnBlock", "AliasTable",
 ]

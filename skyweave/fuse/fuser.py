@@ -27,7 +27,7 @@ report. Units: seconds, metres, m/s (ENU, scenario frame).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -52,7 +52,7 @@ from skyweave.track.management import track_quality
 from skyweave.track.params import Configurable
 from skyweave.track.params import param as _p
 
-__all__ = ["FuserConfig", "FusedPicture", "FusionEvents", "Fuser"]
+__all__ = ["FuserConfig", "FusedPicture", "FusionEvents", "Fuser", "AudienceTracks"]
 
 
 @dataclass(frozen=True)
@@ -122,6 +122,24 @@ class FusionEvents:
 
 
 @dataclass(frozen=True, eq=False)
+class AudienceTracks:
+    """What this node may report to one partner (docs/fusion.md, "Who reports what to whom"):
+    J tracks of the estimate releasable to it, each with its source ``keys`` (J,) (any unique
+    text, e.g. "JPN:JPN-A1-7"), ``local_index`` (J,) the index of the local track of the same
+    object in the update's ``local`` set (-1: not tied to one; never reported) and its
+    ``quality`` (J,) 0-15."""
+
+    keys: np.ndarray
+    local_index: np.ndarray
+    quality: np.ndarray
+
+    @classmethod
+    def of(cls, keys, local_index, quality) -> "AudienceTracks":
+        return cls(np.asarray(keys, dtype=str), np.asarray(local_index, dtype=np.intp),
+                   np.asarray(quality, dtype=np.int64))
+
+
+@dataclass(frozen=True, eq=False)
 class FusedPicture:
     """The joint picture at time t (s) as one node sees it: F fused tracks, struct of arrays.
 
@@ -138,6 +156,9 @@ class FusedPicture:
     number"): None for a number of this node's block (or none), else the sorted nations its owner
     released a report carrying it to (the owner included; the markings of the owner's reports as
     this fuser saw them, over time).
+    Per recipient (when the update is given :class:`AudienceTracks`): ``audience_report[p]``
+    (J,) bool, which of the tracks offered for partner p this node reports to p now, and
+    ``audience_stopped[p]``, the keys of those whose report stream to p just ended.
     ``links`` (L, 2) are the associated pairs of source keys; ``events`` what changed;
     ``stale_dropped`` and ``invalid_dropped`` count partner tracks left out as older than
     ``max_age_s`` or with a covariance that is not symmetric positive definite.
@@ -167,6 +188,8 @@ class FusedPicture:
     stale_dropped: int = 0
     invalid_dropped: int = 0
     local_ntn_to: tuple = ()
+    audience_report: dict = field(default_factory=dict)
+    audience_stopped: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.ntn)
@@ -277,6 +300,7 @@ class Fuser:
         self.aliases = self.numbering.aliases
         self._pairs = AssociationMemory()
         self._reporting = ReportingMemory.empty()
+        self._reporting_to: dict[str, ReportingMemory] = {}   # per recipient, by audience key
         self.t_last: float | None = None
         # lineage: partner NTN -> nations its owner released a report carrying it to, and when
         # it was last heard from its owner or held by a local track (s)
@@ -296,9 +320,18 @@ class Fuser:
         keys, ntn = self.numbering.local_keys.tolist(), self.numbering.local_ntn.tolist()
         return {k: (n, bool(h)) for k, n, h in zip(keys, ntn, self._reporting.holding.tolist())}
 
-    def update(self, t: float, local: TrackSet, remote: TrackSet) -> FusedPicture:
+    def update(self, t: float, local: TrackSet, remote: TrackSet,
+               audiences: dict[str, AudienceTracks] | None = None,
+               also_to: dict[str, dict[str, int]] | None = None) -> FusedPicture:
         """The fused picture at time ``t`` (s) from this node's tracks and its partners' latest
         reports: steps 1-5 of the module docstring, each in its own method or module.
+
+        ``audiences``: per partner nation, the tracks this node may report to it
+        (:class:`AudienceTracks`); reporting responsibility is then also decided per recipient
+        (:meth:`_decide_recipients`) and given in the picture's ``audience_report`` and
+        ``audience_stopped``. ``also_to``: per partner report (by source key) that says so, the
+        nations its sender reports that object to and the quality of each: its claims per
+        recipient, and, for a number the sender owns, to whom it released it.
 
         The association, reporting and numbering memories move on to this update's; nothing
         else about the fuser changes. ``ValueError`` (before any change) for a non-finite t,
@@ -336,11 +369,90 @@ class Fuser:
         picture = _picture(a, grouping, states,
                            _Decisions(gntn, responsible, local_index, stopped, events))
         self.numbering.remember(a.keys[:L], gntn[local_group])
-        picture = replace(picture, local_ntn_to=self._lineage(t, remote, picture.local_ntn))
+        picture = replace(picture, local_ntn_to=self._lineage(t, remote, picture.local_ntn, also_to))
+        if audiences is not None:
+            report_to, stopped_to = self._decide_recipients(a, group, n_groups, live, audiences, also_to or {})
+            picture = replace(picture, audience_report=report_to, audience_stopped=stopped_to)
         self._reporting = ReportingMemory.after(a.keys[:L], responsible_l, tracks.quality[:L],
                                                 beaten)
         self.t_last = t
         return picture
+
+    def _decide_recipients(self, a: _Aligned, group: np.ndarray, n_groups: int, live: np.ndarray,
+                           audiences: dict[str, AudienceTracks], also_to: dict[str, dict[str, int]]):
+        """Reporting responsibility per recipient (docs/fusion.md, "Who reports what to whom").
+
+        For partner p the rule of :func:`~skyweave.fuse.responsibility.decide` runs on the
+        tracks offered for p (each in the group of the local track it is tied to; of several in
+        one group only the best quality competes) against the live partner reports that are
+        releasable to p (p's own included): a report p may not see is no claim on p's behalf,
+        since p never receives it. Each recipient has its own memory (held, last reported
+        quality, claims beaten), keyed by the offered tracks' keys. A report that says to whom its
+        sender reports the object (``also_to``) claims exactly for those, with the quality it
+        gives each; p's own report always claims for p.
+        """
+        tracks, L = a.tracks, a.n_local
+        nations = tuple(sorted(set(tracks.nation.tolist()) | {self.nation}))
+        R = len(nations)
+        rank_all = np.searchsorted(np.array(nations), tracks.nation) if len(tracks) else np.zeros(0, np.intp)
+        my_rank = nations.index(self.nation)
+        vocab = tracks.rel_nations
+        report_to: dict[str, np.ndarray] = {}
+        stopped_to: dict[str, tuple] = {}
+        memories: dict[str, ReportingMemory] = {}
+        rq = tracks.quality[L:]
+        rkeys = a.keys[L:].tolist()
+        said = np.array([k in also_to for k in rkeys], dtype=bool)
+        rnation = tracks.nation[L:]
+        for p, aud in audiences.items():
+            J = len(aud.keys)
+            prev = self._reporting_to.get(p, ReportingMemory.empty()).recall(aud.keys)
+            tied = (aud.local_index >= 0) & (aud.local_index < L)
+            cg = np.full(J, -1, dtype=np.intp)
+            cg[tied] = group[:L][aud.local_index[tied]]
+            # one candidate per group: the best quality, then the smallest key
+            cand = np.flatnonzero(tied)
+            if len(cand):
+                order = np.lexsort((aud.keys[cand], -aud.quality[cand], cg[cand]))
+                srt = cand[order]
+                first = np.r_[True, cg[srt][1:] != cg[srt][:-1]]
+                cand = np.sort(srt[first])
+            if p in vocab:
+                bit = vocab.index(p)
+                word, b = divmod(bit, 64)
+                to_p = ((tracks.rel_mask[L:, word] >> np.uint64(b)) & np.uint64(1)).astype(bool)
+            else:
+                to_p = np.zeros(len(tracks) - L, dtype=bool)
+            q_p = rq.astype(np.int64)
+            if said.any():
+                told = np.array([also_to[k].get(p, -1) if s_ else -1 for k, s_ in zip(rkeys, said.tolist())],
+                                dtype=np.int64)
+                own = rnation == p
+                to_p = np.where(said & ~own, told >= 0, to_p)
+                q_p = np.where(said & ~own & (told >= 0), told, q_p)
+            rlive = live[L:] & to_p
+            rclaim = track_claims(q_p, rank_all[L:], R, rlive)
+            own = track_claims(prev.reported_q[cand], np.full(len(cand), my_rank), R, prev.holding[cand])
+            resp_c, beaten_c = decide(
+                n_groups=n_groups, local_group=cg[cand], q_now=aud.quality[cand],
+                holding=prev.holding[cand], own_score=own, beaten_t=prev.beaten_t[cand],
+                remote_group=group[L:], remote_q=q_p, remote_score=rclaim, remote_t=tracks.t[L:],
+                live=rlive, margin=self.config.quality_margin,
+            )
+            resp = np.zeros(J, dtype=bool)
+            resp[cand] = resp_c
+            beaten = np.full(J, -np.inf)
+            beaten[cand] = beaten_c
+            report_to[p] = resp
+            old = self._reporting_to.get(p)
+            gone = ()
+            if old is not None and len(old.keys):
+                still = set(aud.keys[resp].tolist())
+                gone = tuple(sorted(k for k in old.keys[old.holding].tolist() if k not in still))
+            stopped_to[p] = gone
+            memories[p] = ReportingMemory.after(aud.keys, resp, aud.quality, beaten)
+        self._reporting_to = memories
+        return report_to, stopped_to
 
     def released_to(self, ntn: str) -> tuple[str, ...] | None:
         """The nations the owner of ``ntn`` released a report carrying it to (sorted, the owner
@@ -350,7 +462,7 @@ class Fuser:
             return None
         return tuple(sorted(self._released.get(ntn, set()) | {owner}))
 
-    def _lineage(self, t: float, remote: TrackSet, local_ntn: np.ndarray) -> tuple:
+    def _lineage(self, t: float, remote: TrackSet, local_ntn: np.ndarray, also_to=None) -> tuple:
         """Learn, from the partners' reports, to whom each partner released its own numbers;
         return each local track's :meth:`released_to`. An entry is forgotten ``alias_ttl_s``
         after it was last heard from its owner or held by a local track."""
@@ -360,8 +472,14 @@ class Fuser:
                                                         np.char.add(remote.nation.astype(str), "-N")))
             if len(owned):
                 marks = remote.take(owned).releasable_to
-                for n, m in zip(remote.ntn[owned].tolist(), marks):
-                    self._released.setdefault(n, set()).update(m)
+                keys = remote.keys[owned].tolist()
+                for n, m, k in zip(remote.ntn[owned].tolist(), marks, keys):
+                    rel = self._released.setdefault(n, set())
+                    if also_to and k in also_to:  # the owner says whom it reports it to, numbered
+                        rel.update(also_to[k])
+                        rel.add(self.nation)
+                    else:                         # else its marking: it went to all of them
+                        rel.update(m)
                     self._released_t[n] = t
         out = tuple(self.released_to(n) for n in local_ntn.tolist())
         for n, r in zip(local_ntn.tolist(), out):

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from dataclasses import replace
 from collections.abc import Callable
 
 import numpy as np
 
 from skyweave.io.formats import SensorSet
 from skyweave.io.scans import RawScan
+from skyweave.node.audience import AudienceSet, marking
 from skyweave.node.events import AlertUpdated, EventHub, LocalPicture, ScanIngested
 from skyweave.track.config import TrackerConfig
 from skyweave.track.sensors import build_scan
@@ -28,15 +30,6 @@ from skyweave.track.tracker import Tracker
 
 class UnknownSensor(ValueError):
     """A scan from a sensor the node does not own."""
-
-
-def marking(sensor_bits: int, sensor_marks: dict[int, tuple[str, ...]], nation: str) -> tuple[str, ...]:
-    """A track's releasability: the intersection of the markings of the sensors that updated it
-    (``sensor_bits``: bit ``i % 64`` set for sensor index i), always including ``nation``."""
-    sets = [set(m) for i, m in sensor_marks.items() if sensor_bits >> (i % 64) & 1]
-    if not sets:
-        return (nation,)
-    return tuple(sorted(set.intersection(*sets) | {nation}))
 
 
 class NodeCore:
@@ -55,11 +48,20 @@ class NodeCore:
         the record to emit (a national node adds the missile's network track number).
     on_alerts : called with each batch of alert updates once they are emitted (a national node
         shares them with its partners).
+    emit_alerts : emit each alert update as an AlertUpdated event (a national node emits its
+        joint alerts instead, :mod:`skyweave.warn.joint`).
+    on_audience_alerts : called with (audience, alert updates) of each audience warner (a
+        national node sends them to that audience's partners).
+    partners : a national node's partners: for each, the node also tracks on exactly its
+        sensors releasable to that partner where those are not all of them
+        (:class:`~skyweave.node.audience.AudienceSet`, :attr:`audiences`).
     """
 
     def __init__(self, sensors: SensorSet, tracker: TrackerConfig | None = None, *, nation: str | None = None,
                  warn=None, hub: EventHub | None = None, annotate: Callable | None = None,
-                 on_alerts: Callable[[list], None] | None = None, require_warner: bool = False):
+                 on_alerts: Callable[[list], None] | None = None, require_warner: bool = False,
+                 partners: tuple[str, ...] = (), emit_alerts: bool = True,
+                 on_audience_alerts: Callable | None = None):
         own = [s for s in sensors.sensors if nation is None or s.nation == nation]
         if not own:
             raise ValueError(f"node {nation}: no sensor of this nation in the sensor set")
@@ -70,6 +72,9 @@ class NodeCore:
         if nation is not None:
             cfg = cfg.with_(id_prefix=nation)
         self.tracker = Tracker(own, sensors.dims, self.frame, cfg)
+        self.audiences = None
+        if nation is not None and partners:
+            self.audiences = AudienceSet(self.tracker, own, sensors.dims, self.frame, cfg, nation, tuple(partners))
         self.warner = None
         if warn:
             if self.frame is None or sensors.dims != 3:
@@ -80,7 +85,15 @@ class NodeCore:
                 from skyweave.warn.warner import WarnConfig, Warner
 
                 wcfg = warn if isinstance(warn, WarnConfig) else WarnConfig(alert_prefix=nation or "SW")
-                self.warner = Warner(self.tracker.sensors, self.frame, wcfg, places=load_places())
+                places = load_places()
+                self.warner = Warner(self.tracker.sensors, self.frame, wcfg, places=places)
+                # each audience that may not see every sensor warns on its own (its alerts are
+                # made only from what its partners may see: skyweave.node.audience)
+                for aud in (self.audiences.audiences if self.audiences is not None else ()):
+                    if aud.own_warner:
+                        src = aud.tracker or self.tracker
+                        aud.warner = Warner(src.sensors, self.frame, replace(wcfg, alert_prefix=aud.label),
+                                            places=places)
         self._sensor_marks = {info.index: tuple(info.releasable_to) for info in self.tracker.sensors.values()}
         self.hub = hub if hub is not None else EventHub()
         self.annotate = annotate
@@ -88,7 +101,11 @@ class NodeCore:
         self.t_now = -np.inf
         self.stats: Counter = Counter()
         self.tracker_s = 0.0
+        self.audience_s = 0.0   # the per-audience trackers' share of the time (s)
         self.alert_ids: set[str] = set()
+        self.emit_alerts = emit_alerts
+        self.on_audience_alerts = on_audience_alerts
+        self._warned = self.audiences.warned if self.audiences is not None else []
 
     # ------------------------------------------------------------------ the loop
 
@@ -104,20 +121,41 @@ class NodeCore:
         self.hub.emit(ScanIngested(raw.t, raw.sensor, info.kind, len(raw), self.nation))
         if info.kind == "ir":
             self.stats["ir_cues"] += len(raw)
+            sigma = raw.cols.get("sigma_m")
+            if sigma is None:
+                sigma = np.full(len(raw), info.sigma_m or 1500.0)
             if self.warner is not None:
-                sigma = raw.cols.get("sigma_m")
-                if sigma is None:
-                    sigma = np.full(len(raw), info.sigma_m or 1500.0)
                 self.alerts(self.warner.on_ir(info, raw.t, raw.cols["lat"], raw.cols["lon"], sigma))
+            for aud in self._warned:
+                if raw.sensor in aud.ir_ids:
+                    ainfo = (aud.tracker or self.tracker).sensors[raw.sensor]
+                    self._audience_alerts(aud, aud.warner.on_ir(ainfo, raw.t, raw.cols["lat"], raw.cols["lon"], sigma))
             return False
         scan = build_scan(info, raw.t, raw.cols, self.frame, raw.identity, raw.platform, raw.lines)
         a = time.perf_counter()
         self.tracker.process(scan)
-        self.tracker_s += time.perf_counter() - a
+        b = time.perf_counter()
+        self.tracker_s += b - a
+        scans = {}
+        if self.audiences is not None and self.audiences.extra:
+            scans = self.audiences.process(raw, self.tracker.hits)
+            self.audience_s += time.perf_counter() - b
         if self.warner is not None:
-            self.alerts(self.warner.on_scan(scan, self.tracker.picture()))
+            pic = self.tracker.picture()
+            self.alerts(self.warner.on_scan(scan, pic))
+            c = time.perf_counter()
+            for aud in self._warned:
+                if aud.tracker is None:
+                    self._audience_alerts(aud, aud.warner.on_scan(scan, pic))
+                elif id(aud) in scans:
+                    self._audience_alerts(aud, aud.warner.on_scan(scans[id(aud)], aud.tracker.picture()))
+            self.audience_s += time.perf_counter() - c
         self.emit_ready()
         return True
+
+    def _audience_alerts(self, aud, updates: list) -> None:
+        if updates and self.on_audience_alerts is not None:
+            self.on_audience_alerts(aud, updates)
 
     def emit_ready(self) -> None:
         """Emit every local picture the tracker has made final."""
@@ -140,7 +178,8 @@ class NodeCore:
             out.append(u)
             self.alert_ids.add(u.alert_id)
             self.stats["alert_updates"] += 1
-            self.hub.emit(AlertUpdated(float(u.t), u, self.nation))
+            if self.emit_alerts:
+                self.hub.emit(AlertUpdated(float(u.t), u, self.nation))
         if out and self.on_alerts is not None:
             self.on_alerts(out)
         return out
@@ -151,7 +190,10 @@ class NodeCore:
             self._emit_frame(fr)
         if self.warner is None:
             return []
-        return self.alerts(self.warner.finish(self.t_now if np.isfinite(self.t_now) else 0.0))
+        t_end = self.t_now if np.isfinite(self.t_now) else 0.0
+        for aud in self._warned:
+            self._audience_alerts(aud, aud.warner.finish(t_end))
+        return self.alerts(self.warner.finish(t_end))
 
     # ------------------------------------------------------------------ reading the state
 

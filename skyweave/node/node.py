@@ -52,16 +52,17 @@ from pathlib import Path
 import msgspec
 import numpy as np
 
-from skyweave.fuse import Fuser, FuserConfig, TrackSet
+from skyweave.fuse import AudienceTracks, Fuser, FuserConfig, TrackSet
 from skyweave.io.formats import SensorSet
 from skyweave.io.scans import RawScan
 from skyweave.node.core import NodeCore
-from skyweave.node.events import EventHub, MessageVerdict, PictureFused, Sink
-from skyweave.node.share_link import ReportFlags, ShareLink
+from skyweave.node.events import AlertUpdated, EventHub, MessageVerdict, PictureFused, Sink
+from skyweave.node.share_link import PartnerPlan, ReportFlags, ShareLink, partner_alert_update
 from skyweave.node.sinks import AlertsFile, PictureFile, TracksFile
 from skyweave.share import Keyring, NodeStatus, Sequencer
 from skyweave.track.config import TrackerConfig
 from skyweave.track.tracker import Frame
+from skyweave.warn.joint import JointAlerts, same_missile
 
 log = logging.getLogger("skyweave.node")
 
@@ -75,6 +76,8 @@ class NodeConfig:
     partners: tuple[str, ...] = ()
     report_interval_s: float = 2.0
     responsibility: bool = True          # report only the network tracks this node is responsible for
+    per_recipient: bool = True           # each partner gets the estimate from the sensors releasable to it
+    joint_alerts: bool = True            # alerts.jsonl holds joint alerts (own and partners' fused), not own ones
     fuse_on_receive: bool = True         # fuse at once when a partner's frame arrives (live nodes)
     fuse_thread: bool = False            # ... on a thread of its own: one fusion takes every frame queued meanwhile
     fuse_interval_s: float = 0.0         # fuse on own scans at most this often (s of scenario time; 0: every scan)
@@ -113,12 +116,18 @@ class NationNode:
         self.nation = cfg.nation
         self.hub = hub if hub is not None else EventHub()
         self.core = NodeCore(sensors, cfg.tracker, nation=cfg.nation, warn=cfg.warn, hub=self.hub,
-                             annotate=self._annotate_alert, on_alerts=self._share_alerts)
+                             annotate=self._annotate_alert, on_alerts=self._share_alerts,
+                             partners=cfg.partners if cfg.per_recipient else (),
+                             emit_alerts=not cfg.joint_alerts, on_audience_alerts=self._share_audience_alerts)
         self.tracker = self.core.tracker
         self.warner = self.core.warner
         self.frame = self.core.frame
         self.dims = sensors.dims
         self.fuser = Fuser(cfg.nation, cfg.fuser)
+        self.joint = JointAlerts(cfg.nation) if cfg.joint_alerts else None
+        self._issued: dict[str, float] = {}          # own alert id -> when it was first issued (s)
+        self._main_alerts: dict[str, object] = {}    # own alert id -> its latest update
+        self._alert_tie: dict[tuple, str] = {}       # (audience, its alert id) -> the main alert's id
         self.bus = bus
         if sequencer is None and cfg.deterministic:
             sequencer = Sequencer(1)
@@ -132,6 +141,7 @@ class NationNode:
                               on_verdict=self._on_verdict, max_remote_per_partner=cfg.max_remote_per_partner,
                               max_alerts_per_partner=cfg.max_alerts_per_partner,
                               alert_max_age_s=cfg.alert_max_age_s, lock=self._lock,
+                              on_alerts=self._on_partner_alerts if cfg.joint_alerts else None,
                               seal_to=seal_to, seal_key=seal_key)
         self.node_stats: Counter = Counter()
         self._next_tick: float | None = None
@@ -148,6 +158,7 @@ class NationNode:
         self.last_picture = None
         self._pic: Frame | None = None
         self._flags: dict[str, ReportFlags] = {}   # local track id -> what the last fusion decided for it
+        self._plans: dict[str, tuple] = {}          # partner -> (its picture, its flags): what it may be sent
         self._last_fuse = -np.inf
         self._pending: list[tuple[str, float]] = []
         self._pending_t = -np.inf
@@ -225,9 +236,7 @@ class NationNode:
             t = self.core.t_now
             if t - self._last_fuse >= self.config.fuse_interval_s or self._pic is None:
                 self._fuse(t)
-            pic = self.tracker.picture()
-            updated = pic.t_hit >= raw.t if pic.t_hit is not None else np.ones(len(pic), dtype=bool)
-            self.link.publish_tracks(t, pic, updated, self._flags, responsibility=self.config.responsibility)
+            self.link.publish_plan(t, self._plan(updated_since=raw.t), responsibility=self.config.responsibility)
 
     def _on_tracks(self, env, reports) -> None:
         with self._lock:
@@ -268,7 +277,13 @@ class NationNode:
         pic = self.tracker.picture()
         self._pic = pic
         local = self._local_set(pic)
-        fused = self._fuse_guarded(max(t, pic.t), t, local)
+        views = self.core.audiences.views(pic, self._marks) if self.core.audiences is not None else []
+        offered = {}
+        for v in views:
+            at = AudienceTracks.of([f"{self.nation}:{i}" for i in v.pic.ids], v.main_index, v.pic.quality)
+            for p in v.partners:
+                offered[p] = at
+        fused = self._fuse_guarded(max(t, pic.t), t, local, offered if views else None)
         self.last_picture = fused
         self._flags = {
             tid: ReportFlags(str(fused.local_ntn[i]), bool(fused.local_report[i]), bool(fused.local_stopped[i]),
@@ -276,12 +291,84 @@ class NationNode:
                              fused.local_ntn_to[i])
             for i, tid in enumerate(pic.ids)
         }
+        self._plans = self._partner_flags(views, fused) if views else {}
         self._last_fuse = t
         self.node_stats["fusions"] += 1
         self.hub.emit(PictureFused(float(fused.t), fused, self.nation, tick))
         return fused
 
-    def _fuse_guarded(self, t_fuse: float, t: float, local: TrackSet):
+    def _partner_flags(self, views, fused) -> dict[str, tuple]:
+        """partner -> (the picture it may be sent, flags per track id): each audience track takes
+        the number, class and lineage of the main track it is tied to, whether it is reported to
+        that partner from the per-recipient decision, and ``also_to``: every partner this node
+        reports the object to, with the quality of that report (TrackReport.also_to)."""
+        main_flags = list(self._flags.values())
+        also: dict[int, dict[str, int]] = {}
+        for v in views:
+            for p in v.partners:
+                rep = fused.audience_report.get(p)
+                if rep is None:
+                    continue
+                for j in np.flatnonzero(rep).tolist():
+                    m = int(v.main_index[j])
+                    if m >= 0:
+                        also.setdefault(m, {})[p] = int(v.pic.quality[j])
+        plans = {}
+        for v in views:
+            ids = v.pic.ids
+            for p in v.partners:
+                rep = fused.audience_report.get(p)
+                flags = {}
+                for j, tid in enumerate(ids):
+                    m = int(v.main_index[j])
+                    if m < 0:
+                        continue
+                    fl = main_flags[m]
+                    flags[tid] = ReportFlags(fl.ntn, bool(rep[j]) if rep is not None else fl.report, False,
+                                             fl.cls, fl.class_conf, v.marks[j], fl.ntn_to,
+                                             tuple(sorted(also.get(m, {}).items())))
+                plans[p] = (v.pic, flags)
+        return plans
+
+    def reporting_to(self, partner: str) -> set[str]:
+        """The source keys ("NATION:track_id") this node reports to ``partner`` per its last
+        fusion: the estimate releasable to that partner, where this node holds responsibility
+        toward it (all of them without responsibility)."""
+        if self._plans:
+            entry = self._plans.get(partner)
+            flags = entry[1] if entry is not None else {}
+        else:
+            flags = self._flags
+        resp = self.config.responsibility
+        return {f"{self.nation}:{tid}" for tid, fl in flags.items()
+                if partner in fl.mark and (fl.report or not resp)}
+
+    def _plan(self, updated_since: float | None = None) -> dict[str, PartnerPlan]:
+        """Each partner's :class:`PartnerPlan`: its picture and flags from the last fusion, the
+        rows updated at or after ``updated_since`` (s; None: all). Without per-recipient
+        estimates every partner is offered the main picture."""
+        def sel(pic):
+            if updated_since is None or pic.t_hit is None:
+                return np.ones(len(pic), dtype=bool)
+            return pic.t_hit >= updated_since
+
+        if not self._plans:
+            pic = self._pic if updated_since is None else self.tracker.picture()
+            if pic is None:
+                return {}
+            s = sel(pic)
+            return {p: PartnerPlan(pic, self._flags, s) for p in self.config.partners}
+        if updated_since is not None:
+            # an own scan publishes each tracker's newest tracks, with the flags of the last fusion
+            fresh = {}
+            for aud in self.core.audiences.audiences:
+                pic = self.tracker.picture() if aud.is_main else aud.tracker.picture()
+                fresh.update(dict.fromkeys(aud.partners, pic))
+            return {p: PartnerPlan(fresh.get(p, pic), flags, sel(fresh.get(p, pic)))
+                    for p, (pic, flags) in self._plans.items()}
+        return {p: PartnerPlan(pic, flags, sel(pic)) for p, (pic, flags) in self._plans.items()}
+
+    def _fuse_guarded(self, t_fuse: float, t: float, local: TrackSet, offered=None):
         """``fuser.update`` on the local and the partners' tracks; a failure caused by partners'
         reports evicts them and fusion goes on (counted: ``fusion_errors``, ``fusion_evicted``).
 
@@ -291,8 +378,9 @@ class NationNode:
         tracks alone is this node's own bug and is raised."""
         max_age = self.config.fuser.max_age_s
         keys = self.link.remote_keys(t, max_age)
+        also = self.link.remote_also_to(keys) if offered is not None else None
         try:
-            return self.fuser.update(t_fuse, local, self.link.remote_set(t, max_age, keys))
+            return self.fuser.update(t_fuse, local, self.link.remote_set(t, max_age, keys), offered, also)
         except Exception:
             if not keys:
                 raise
@@ -302,7 +390,7 @@ class NationNode:
 
         def fails(ks: list[str]) -> bool:
             try:
-                copy.deepcopy(base).update(t_fuse, local, self.link.remote_set(t, max_age, ks))
+                copy.deepcopy(base).update(t_fuse, local, self.link.remote_set(t, max_age, ks), offered, also)
                 return False
             except Exception:
                 return True
@@ -323,7 +411,7 @@ class NationNode:
         log.warning("node %s: evicted %d partner report(s) that broke fusion: %s", self.nation, len(bad), bad[:5])
         self.link.evict(bad)
         self.node_stats["fusion_evicted"] += len(bad)
-        return self.fuser.update(t_fuse, local, self.link.remote_set(t, max_age, good))
+        return self.fuser.update(t_fuse, local, self.link.remote_set(t, max_age, good), offered, also)
 
     def advance(self, t: float) -> None:
         """Move the node's clock (scenario seconds) to ``t``: the network's common time."""
@@ -350,8 +438,7 @@ class NationNode:
             self.link.prune_alerts(t)
             fused = self._fuse(t, tick=True)
             self._last_tick = t
-            self.link.publish_tracks(t, self._pic, np.ones(len(self._pic), dtype=bool), self._flags,
-                                     responsibility=cfg.responsibility, ending=True)
+            self.link.publish_plan(t, self._plan(), responsibility=cfg.responsibility, ending=True)
             self.node_stats["ticks"] += 1
         self.link.release()
         return fused
@@ -378,7 +465,47 @@ class NationNode:
         return u
 
     def _share_alerts(self, updates: list) -> None:
-        self.link.publish_alerts(updates, self.core.t_now)
+        """The main warner's updates: to the partners it serves (those that may see every sensor
+        of this node; the others hear from their audience's warner), and into the joint alerts."""
+        for u in updates:
+            self._issued.setdefault(u.alert_id, float(u.t))
+            self._main_alerts[u.alert_id] = u
+        aud = self.core.audiences
+        to = [p for p in self.config.partners if aud is None or p not in aud.of or not aud.of[p].own_warner]
+        self.link.publish_alerts(updates, self.core.t_now, partners=to, issued=self._issued)
+        if self.joint is not None:
+            for u in updates:
+                self._emit_joint(u, self.nation, self._issued[u.alert_id])
+
+    def _share_audience_alerts(self, aud, updates: list) -> None:
+        """An audience warner's updates (made only from what its partners may see), sent to its
+        partners under the id of the main warner's alert of the same missile when there is one
+        (so every nation may number the missile alike), else under its own."""
+        out = []
+        for u in updates:
+            key = (aud.label, u.alert_id)
+            main_id = self._alert_tie.get(key)
+            if main_id is None:
+                for mid, m in self._main_alerts.items():
+                    if m.status not in ("closed", "merged") and same_missile(u, m):
+                        main_id = self._alert_tie[key] = mid
+                        break
+            if main_id is not None:
+                u = msgspec.structs.replace(u, alert_id=main_id)
+            else:
+                self._issued.setdefault(u.alert_id, float(u.t))
+            out.append(u)
+        self.link.publish_alerts(out, self.core.t_now, partners=aud.partners, issued=self._issued)
+
+    def _on_partner_alerts(self, env, alerts) -> None:
+        """Partners' admitted alerts join the joint alerts (under the node's lock)."""
+        with self._lock:
+            for a in alerts:
+                self._emit_joint(partner_alert_update(a), a.nation or env.sender, a.issued)
+
+    def _emit_joint(self, u, nation: str, issued: float | None = None) -> None:
+        for j in self.joint.update(u, nation, issued=issued):
+            self.hub.emit(AlertUpdated(float(j.t), j, self.nation))
 
     # ------------------------------------------------------------------ output
 

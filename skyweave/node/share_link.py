@@ -73,9 +73,21 @@ class ReportFlags:
     class_conf: float
     mark: tuple[str, ...]
     ntn_to: tuple[str, ...] | None = None
+    also_to: tuple[tuple[str, int], ...] | None = None   # (nation, quality) of each partner it reports this object to
 
 
-def alert_report(u, nation: str) -> AlertReport:
+@dataclass(frozen=True, slots=True, eq=False)
+class PartnerPlan:
+    """What one partner may be sent now: a picture (the node's estimate releasable to it), the
+    last fusion's flags for its tracks (``report``: this node reports each to that partner) and
+    which of its rows to consider (``select``: those a scan just updated, or all at a tick)."""
+
+    pic: object
+    flags: dict
+    select: np.ndarray
+
+
+def alert_report(u, nation: str, issued: float | None = None) -> AlertReport:
     """An alert update (an :class:`~skyweave.warn.alerts.AlertUpdate` record) as the message
     partners receive (TypeError/ValueError when the schema refuses it)."""
     la, imp = u.launch, u.impact
@@ -87,6 +99,24 @@ def alert_report(u, nation: str) -> AlertReport:
         time_to_impact_s=u.time_to_impact_s, places=list(u.places or ()),
         confidence=float(u.confidence or 0.0), status=u.status,
         releasable_to=tuple(sorted(set(u.releasable_to) | {nation})), nation=nation,
+        sources=[f"{nation}:{s}" for s in (u.sources if u.sources is not msgspec.UNSET else ())],
+        issued=issued,
+    )
+
+
+def partner_alert_update(a: AlertReport):
+    """A partner's admitted :class:`~skyweave.share.AlertReport` as an alert record (its sensors
+    as their ids), for the joint alerts."""
+    from skyweave.warn.alerts import AlertUpdate, Impact, Launch
+
+    la, imp = a.launch, a.impact
+    return AlertUpdate(
+        t=float(a.t), alert_id=a.alert_id, threat=a.threat, status=a.status,
+        launch=Launch(lat=la.lat, lon=la.lon, t=la.t) if la is not None else None,
+        impact=Impact(lat=imp.lat, lon=imp.lon, t=imp.t, semi_major_m=imp.semi_major_m,
+                      semi_minor_m=imp.semi_minor_m, orientation_deg=imp.orientation_deg) if imp is not None else None,
+        time_to_impact_s=a.time_to_impact_s, places=tuple(a.places), confidence=float(a.confidence),
+        releasable_to=tuple(a.releasable_to), sources=tuple(s.split(":", 1)[1] for s in a.sources),
     )
 
 
@@ -193,7 +223,7 @@ class ShareLink:
                  durable: str | None = None, on_tracks: Callable | None = None, on_verdict: Callable | None = None,
                  future_s: float = 5.0, max_remote_per_partner: int = 20_000, max_alerts_per_partner: int = 2_000,
                  alert_max_age_s: float = 3600.0, max_held: int = 50_000, lock=None, seal_to=None,
-                 seal_key=None):
+                 seal_key=None, on_alerts: Callable | None = None):
         # the bus delivers on its own thread: the link's memory is changed only under the node's lock
         self.lock = lock if lock is not None else threading.RLock()
         self.nation = nation
@@ -215,9 +245,9 @@ class ShareLink:
         self._alerts_of: dict[str, dict[str, float]] = {}  # nation -> alert id -> t of its last update
         self.rejected: Counter = Counter()
         self.stats: Counter = Counter()
-        self.reported: set[str] = set()
-        self.told: dict[str, set[str]] = {}  # local track id -> partners sent a report of it
+        self.told: dict[str, set[str]] = {}  # track id -> partners sent a report of it (stream not ended)
         self._on_tracks = on_tracks
+        self._on_alerts_cb = on_alerts
         self._on_verdict = on_verdict
         self.receiver = GuardedReceiver(self.gate, bus, clock=clock, max_held=max_held,
                                         on_item_refused=self._refuse_item, on_link_reject=self._link_reject,
@@ -277,12 +307,14 @@ class ShareLink:
     def _alerts(self, env, alerts) -> None:
         with self.lock:
             mine = self._alerts_of.setdefault(env.sender, {})
+            kept = []
             for a in alerts:
                 old = self.remote_alerts.get(a.alert_id)
                 if old is not None and old.nation not in (None, env.sender):
                     self._link_reject("wrong_sender", env.sender, "alerts")  # another nation's alert id
                     continue
                 self.remote_alerts[a.alert_id] = a
+                kept.append(a)
                 mine.pop(a.alert_id, None)
                 mine[a.alert_id] = a.t  # dicts keep insertion order: the least recently updated first
             while len(mine) > self.max_alerts_per_partner:
@@ -292,6 +324,8 @@ class ShareLink:
             self.stats["alerts_in"] += len(alerts)
             if self._on_verdict is not None:
                 self._on_verdict(True, "ok", env.sender, "alerts", len(alerts))
+            if self._on_alerts_cb is not None and kept:
+                self._on_alerts_cb(env, kept)
 
     def prune_alerts(self, t: float) -> None:
         """Forget partners' alerts not updated for ``alert_max_age_s`` (s) before ``t``."""
@@ -346,79 +380,113 @@ class ShareLink:
             releasable_to=[tuple(r.releasable_to) for r in rs], dims=self.dims,
         )
 
+    def remote_also_to(self, keys: list[str] | None = None) -> dict[str, dict[str, int]]:
+        """source key -> the nations its sender says it reports that object to, with the quality
+        of each (only reports that say it: TrackReport.also_to)."""
+        keys = list(self.remote) if keys is None else keys
+        out = {}
+        for k in keys:
+            r = self.remote.get(k)
+            if r is not None and r.also_to is not None:
+                out[k] = r.also_to
+        return out
+
     # ------------------------------------------------------------------ out
 
     def publish_tracks(self, t: float, pic, select: np.ndarray, flags: dict[str, ReportFlags], *,
                        responsibility: bool, ending: bool = False) -> None:
-        """Send partners the selected tracks of ``pic`` that this node reports (per the last
-        fusion's ``flags``) and, with ``ending``, a "deleted" report for each report that ended.
+        """Send partners the selected tracks of one picture ``pic`` that this node reports (per
+        the last fusion's ``flags``): :meth:`publish_plan` with the same picture for every
+        partner."""
+        sel = np.asarray(select, dtype=bool)
+        plan = {p: PartnerPlan(pic, flags, sel) for p in self.partners}
+        self.publish_plan(t, plan, responsibility=responsibility, ending=ending)
+
+    def publish_plan(self, t: float, plan: dict[str, "PartnerPlan"], *, responsibility: bool,
+                     ending: bool = False) -> None:
+        """Send each partner p the selected tracks of ``plan[p]`` (its picture, flags and
+        selection: the estimate releasable to p, docs/fusion.md "Who reports what to whom") that
+        this node reports to p and, with ``ending``, a "deleted" report for each report stream
+        to p that ended (the track is gone, no longer reported to p, or no longer releasable to
+        it).
 
         No existence leaks (docs/messages.md, "Existence"): a partner the owner of a report's
         network number did not release that number to gets the report without it; a "deleted"
-        report goes only to the partners that were sent the track (and none when none was)."""
+        report goes only to a partner that was sent the track."""
         if not self.partners:
             return
-        partners = set(self.partners)
-        reports: list[TrackReport] = []
-        variants: dict[str, dict[int, TrackReport]] = {}
-        stopped = set()
-        for i in np.flatnonzero(select).tolist():
-            tid = pic.ids[i]
-            fl = flags.get(tid)
-            if fl is None:  # not fused yet: no network number, no responsibility decided
-                continue
-            if fl.stopped:
-                stopped.add(tid)
-            if responsibility and not fl.report:
-                continue
-            ident = int(pic.identity[i])
-            r = TrackReport(
-                ntn=fl.ntn, nation=self.nation, node=self.node_id, track_id=tid, t=float(pic.t),
-                state=pic.x[i].tolist(), cov=pic.P[i].ravel().tolist(), dims=self.dims,
-                cls=fl.cls if fl.cls in SHARED_CLASSES else "unknown",
-                class_conf=fl.class_conf, identity=("%06x" % ident) if ident >= 0 else "unknown",
-                quality=int(pic.quality[i]), releasable_to=fl.mark, sources=[f"{self.nation}:{tid}"],
-            )
-            to = partners.intersection(fl.mark)
-            if fl.ntn and fl.ntn_to is not None:
-                unnamed = to.difference(fl.ntn_to)
-                if unnamed:
-                    bare = msgspec.structs.replace(r, ntn="")
-                    for p in unnamed:
-                        variants.setdefault(p, {})[len(reports)] = bare
-                    self.stats["ntn_withheld"] += len(unnamed)
-            reports.append(r)
-            self.reported.add(tid)
-            self.told.setdefault(tid, set()).update(to)
-        if ending:
-            live = set(pic.ids)
-            if not responsibility:
-                stopped = set()
-            for tid in sorted(tid for tid in self.reported if tid not in live or tid in stopped):
-                self.reported.discard(tid)
-                told = self.told.pop(tid, set())
-                if not told:  # no partner was sent it: no partner hears of its end
-                    continue
-                reports.append(TrackReport(
-                    nation=self.nation, node=self.node_id, track_id=tid, t=float(t), state=[0.0] * (2 * self.dims),
-                    dims=self.dims, status="deleted", releasable_to=tuple(sorted({*told, self.nation}))))
-        if reports:
-            frames = self.publisher.publish_tracks(reports, t, variants or None)
+        built: dict[tuple, TrackReport] = {}
+        items_of: dict[str, list[TrackReport]] = {}
+        sent = 0
+        for p in self.partners:
+            pp = plan.get(p)
+            items = items_of.setdefault(p, [])
+            if pp is not None and len(pp.pic.ids):
+                for i in np.flatnonzero(pp.select).tolist():
+                    tid = pp.pic.ids[i]
+                    fl = pp.flags.get(tid)
+                    if fl is None or p not in fl.mark:  # not fused yet, or not releasable to p
+                        continue
+                    if responsibility and not fl.report:
+                        continue
+                    bare = bool(fl.ntn) and fl.ntn_to is not None and p not in fl.ntn_to
+                    key = (id(pp.pic), i, bare, fl.ntn, fl.mark, fl.cls, fl.class_conf, fl.also_to)  # shared by an audience
+                    r = built.get(key)
+                    if r is None:
+                        r = built[key] = self._report(pp.pic, i, fl, bare)
+                    if bare:
+                        self.stats["ntn_withheld"] += 1
+                    items.append(r)
+                    self.told.setdefault(tid, set()).add(p)
+            if ending:
+                live = pp.flags if pp is not None else {}
+                ids = set(pp.pic.ids) if pp is not None else set()
+                for tid in sorted(tid for tid, ps in self.told.items() if p in ps):
+                    fl = live.get(tid)
+                    if tid in ids and fl is not None and p in fl.mark and (fl.report or not responsibility):
+                        continue
+                    ps = self.told[tid]
+                    ps.discard(p)
+                    if not ps:
+                        del self.told[tid]
+                    items.append(TrackReport(
+                        nation=self.nation, node=self.node_id, track_id=tid, t=float(t),
+                        state=[0.0] * (2 * self.dims), dims=self.dims, status="deleted",
+                        releasable_to=tuple(sorted({p, self.nation}))))
+            sent += len(items)
+        if sent:
+            frames = self.publisher.publish_each("tracks", items_of, t)
             self.stats["frames_out"] += len(frames)
             self.stats["bytes_out"] += sum(f.nbytes for f in frames)
-            self.stats["reports_out"] += len(reports)
+            self.stats["reports_out"] += sent
 
-    def publish_alerts(self, updates: list, t: float) -> None:
+    def _report(self, pic, i: int, fl: ReportFlags, bare: bool) -> TrackReport:
+        tid = pic.ids[i]
+        ident = int(pic.identity[i])
+        return TrackReport(
+            ntn="" if bare else fl.ntn, nation=self.nation, node=self.node_id, track_id=tid, t=float(pic.t),
+            state=pic.x[i].tolist(), cov=pic.P[i].ravel().tolist(), dims=self.dims,
+            cls=fl.cls if fl.cls in SHARED_CLASSES else "unknown",
+            class_conf=fl.class_conf, identity=("%06x" % ident) if ident >= 0 else "unknown",
+            quality=int(pic.quality[i]), releasable_to=fl.mark, sources=[f"{self.nation}:{tid}"],
+            also_to=dict(fl.also_to) if fl.also_to is not None else None,
+        )
+
+    def publish_alerts(self, updates: list, t: float, *, partners=None, issued=None) -> None:
         """Send partners the releasable alert updates (AlertUpdate records; an update the schema
-        refuses is logged, not sent)."""
+        refuses is logged, not sent): to ``partners`` only when given (an audience's warner's
+        alerts go to that audience's partners); ``issued`` maps an alert id to when this node
+        first issued it (s)."""
         out = []
+        issued = issued or {}
         for u in updates:
             if not u.releasable_to:
                 continue
             try:
-                out.append(alert_report(u, self.nation))
+                out.append(alert_report(u, self.nation, issued.get(u.alert_id)))
             except (TypeError, ValueError) as e:  # an alert the schema refuses must not stop the node
                 log.warning("node %s: alert %s not shared: %s", self.nation, u.alert_id, e)
-        if out and self.partners:
-            self.publisher.publish_alerts(out, t)
+        to = self.partners if partners is None else [p for p in self.partners if p in set(partners)]
+        if out and to:
+            self.publisher.publish_each("alerts", {p: out for p in to}, t)
         self.stats["alerts_out"] += len(out)

@@ -110,13 +110,14 @@ class TracksFile:
 
 
 def fused_text(fused, nation: str, dims: int) -> str:
-    """A fused picture as picture.jsonl lines: network track numbers as ids (``NATION-local-i`` for
-    an unnumbered one) and ``nation``, ``releasable_to``, ``sources``, ``class``, ``reporting``."""
+    """A fused picture as picture.jsonl lines: network track numbers as ids (an unnumbered one is
+    ``NATION-local-`` and its first source key, an id that lasts as long as that source does)
+    and ``nation``, ``releasable_to``, ``sources``, ``class``, ``reporting``."""
     ids, extra = [], []
     rel, src = fused.releasable_to, fused.sources
     for i in range(len(fused)):
         ntn = str(fused.ntn[i])
-        ids.append(ntn if ntn else f"{nation}-local-{i}")
+        ids.append(ntn if ntn else f"{nation}-local-{src[i][0]}")
         e = ', "nation": "%s", "releasable_to": %s, "sources": %s, "class": "%s", "reporting": %s' % (
             nation, json.dumps(list(rel[i])), json.dumps(list(src[i])), fused.cls[i],
             "true" if fused.responsible[i] else "false")

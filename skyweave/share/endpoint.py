@@ -223,6 +223,19 @@ class Publisher:
         partner's variant of a report where ``variants`` holds one (see :meth:`build`)."""
         return self._send(self.build_all("tracks", reports, t, variants))
 
+    def publish_each(self, kind: str, items_of: Mapping[str, Sequence[Any]], t: float) -> list[Frame]:
+        """Send each partner its own list of items (``items_of``: partner -> items; ``kind``
+        ``tracks`` or ``alerts``), each still checked against its marking (:meth:`build`): the
+        per-recipient reports of docs/fusion.md, "Who reports what to whom"."""
+        frames = []
+        for partner in self.partners:
+            items = items_of.get(partner)
+            if items:
+                f = self.build(kind, items, t, partner)
+                if f is not None:
+                    frames.append(f)
+        return self._send(frames)
+
     def publish_alerts(self, alerts: Sequence[AlertReport], t: float) -> list[Frame]:
         """Send each partner the alerts releasable to it."""
         return self._send(self.build_all("alerts", alerts, t))

@@ -118,6 +118,9 @@ class TrackReport(msgspec.Struct, array_like=True, frozen=True, kw_only=True):
     status: Literal["confirmed", "deleted"] = "confirmed"
     releasable_to: tuple[Nation, ...] = ()
     sources: list[SourceRef] = []  # contributing tracks "NATION:local_id"
+    # the nations the sender reports this object to and the quality of each one's report (per-
+    # recipient responsibility and number lineage, docs/fusion.md); None: not said (older senders)
+    also_to: Union[dict[Nation, Quality], None] = None
 
     def __post_init__(self) -> None:
         if isinstance(self.ntn, str) and len(self.ntn) > 64:
@@ -172,9 +175,12 @@ class AlertReport(msgspec.Struct, array_like=True, frozen=True, kw_only=True):
     releasable_to: tuple[Nation, ...] = ()
     nation: Union[Nation, None] = None  # originating nation, when known
     sources: list[SourceRef] = []
+    issued: Union[float, None] = None  # s: when its nation first issued this alert id (joint numbering)
 
     def __post_init__(self) -> None:
         vals = [self.t] + ([self.time_to_impact_s] if self.time_to_impact_s is not None else [])
+        if self.issued is not None:
+            vals.append(self.issued)
         for part in (self.launch, self.impact):
             if part is not None:
                 vals.append(part.t)

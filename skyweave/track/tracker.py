@@ -144,6 +144,10 @@ class Tracker:
         self.late: list[tuple[str, float, float]] = []  # (sensor, t, newest t) of scans beyond the window
         self._gamma: dict[int, float] = {}
         self._combined: tuple | None = None
+        # per scan run by the last process() call: (sensor id, t, track keys, measurement index)
+        # of each track a measurement updated (GNN): two trackers fed the same scan pair their
+        # tracks by the detections they share (a node's per-audience trackers, skyweave.node.audience)
+        self.hits: list[tuple[str, float, np.ndarray, np.ndarray]] = []
 
     # ------------------------------------------------------------------ public API
 
@@ -151,6 +155,7 @@ class Tracker:
         """Take one scan, in arrival order; out-of-sequence scans within ``lag_s`` are folded in exactly."""
         self.stats["scans"] += 1
         self.stats["measurements"] += len(scan)
+        self.hits = []
         horizon = self._t_latest - self.config.lag_s
         if scan.t < horizon or scan.t < self._flushed_t:
             self.stats["late_scans"] += 1
@@ -309,6 +314,7 @@ class Tracker:
             idn = np.full(N, -1, dtype=np.int64)
             idn[got] = scan.identity[meas_of[got]]
             cols["identity"] = np.where(idn >= 0, idn, cols["identity"])
+            self.hits.append((scan.sensor.id, t, cols["key"][got], meas_of[got]))
         tab = TrackTable(cols, state)
         if N:
             newly = confirm_mask(cols, cfg)

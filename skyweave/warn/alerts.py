@@ -109,15 +109,16 @@ class Impact(msgspec.Struct, frozen=True, kw_only=True):
 #: record of another kind use it.
 _FORMAT_ORDER = ("t", "alert_id", "threat", "launch", "impact", "time_to_impact_s", "places",
                  "confidence", "releasable_to", "status", "sources", "reason", "merged_into",
-                 "track", "mode_free_flight", "updates", "ntn")
+                 "track", "mode_free_flight", "updates", "nations", "contributors", "ntn")
 _ESTIMATE_ORDER = ("t", "alert_id", "threat", "launch", "confidence", "releasable_to", "sources",
                    "track", "mode_free_flight", "updates", "impact", "time_to_impact_s", "places",
-                   "status", "ntn")
+                   "status", "nations", "contributors", "ntn")
 _MERGED_ORDER = ("t", "alert_id", "threat", "status", "reason", "merged_into", "launch", "impact",
-                 "time_to_impact_s", "places", "confidence", "releasable_to", "ntn")
-_EXTRAS = ("reason", "merged_into", "sources", "track", "mode_free_flight", "updates", "ntn")
+                 "time_to_impact_s", "places", "confidence", "releasable_to", "nations", "contributors", "ntn")
+_EXTRAS = ("reason", "merged_into", "sources", "track", "mode_free_flight", "updates", "nations",
+           "contributors", "ntn")
 _CLOSED_ORDER = ("t", "alert_id", "threat", "status", "reason", "launch", "places", "confidence",
-                 "releasable_to", "impact", "time_to_impact_s", "ntn")
+                 "releasable_to", "impact", "time_to_impact_s", "nations", "contributors", "ntn")
 
 
 class AlertUpdate(msgspec.Struct, frozen=True, kw_only=True):
@@ -139,6 +140,10 @@ class AlertUpdate(msgspec.Struct, frozen=True, kw_only=True):
     track: str | None | UnsetType = UNSET
     mode_free_flight: float | UnsetType = UNSET
     updates: int | UnsetType = UNSET
+    #: a joint alert's contributing nations and source alerts ("NATION:alert_id"), see
+    #: skyweave.warn.joint
+    nations: tuple[str, ...] | UnsetType = UNSET
+    contributors: tuple[str, ...] | UnsetType = UNSET
     #: the missile's network track number, set by a national node (the same object in every
     #: nation's picture); written last
     ntn: str | UnsetType = UNSET
@@ -157,7 +162,7 @@ class AlertUpdate(msgspec.Struct, frozen=True, kw_only=True):
         for k in ("launch", "impact"):
             if d[k] is not None:
                 d[k] = d[k].to_dict()
-        for k in ("places", "releasable_to", "sources"):
+        for k in ("places", "releasable_to", "sources", "nations", "contributors"):
             if k in d:
                 d[k] = list(d[k])
         return d
@@ -169,7 +174,7 @@ class AlertUpdate(msgspec.Struct, frozen=True, kw_only=True):
         required one is a ValueError naming it."""
         w = f"alert {d.get('alert_id', '?')}"
         launch, impact = _required(d, "launch", w), _required(d, "impact", w)
-        extras = {k: (tuple(d[k]) if k == "sources" else d[k]) for k in _EXTRAS if k in d}
+        extras = {k: (tuple(d[k]) if k in ("sources", "nations", "contributors") else d[k]) for k in _EXTRAS if k in d}
         return cls(
             t=_required(d, "t", w), alert_id=_required(d, "alert_id", w),
             threat=_required(d, "threat", w), status=_required(d, "status", w),

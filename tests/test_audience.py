@@ -1,0 +1,164 @@
+"""Per-recipient estimates (issue 12): one tracker per releasability audience, tied to the main
+tracker by shared detections, and per-recipient reporting responsibility in the fuser."""
+
+import numpy as np
+import pytest
+
+import skyweave
+from skyweave.fuse import AudienceTracks, Fuser, TrackSet
+from skyweave.node.core import NodeCore
+
+
+@pytest.fixture(scope="module")
+def jpn():
+    """JPN's node core over 90 s of the trilateral, with partners AUS, GBR and USA."""
+    src = skyweave.simulate("trilateral", seed=3, duration=90)
+    core = NodeCore(src.sensors, nation="JPN", warn=False, partners=("AUS", "GBR", "USA"))
+    scans = {}
+    for raw in src:
+        if raw.sensor.startswith("JPN-"):
+            core.ingest(raw)
+            scans[raw.sensor] = scans.get(raw.sensor, 0) + 1
+    return src.sensors, core, scans
+
+
+def test_each_partner_is_served_by_the_tracker_over_exactly_its_releasable_sensors(jpn):
+    sensors, core, scans = jpn
+    aud = core.audiences
+    rel = {s.id: set(s.releasable_to) for s in sensors.sensors if s.nation == "JPN" and s.kind != "ir"}
+    assert aud.of["USA"].is_main                       # every JPN sensor is releasable to the USA
+    for p in ("AUS", "GBR"):
+        a = aud.of[p]
+        assert not a.is_main
+        assert a.sensor_ids == {s for s, r in rel.items() if p in r}
+        # the tracker took exactly the scans of those sensors, and no other
+        assert a.tracker.stats["scans"] == sum(n for s, n in scans.items() if s in a.sensor_ids)
+    assert aud.of["AUS"].sensor_ids == {"JPN-R2", "JPN-R3", "JPN-ADSB1", "JPN-ADSB2"}
+    assert aud.of["GBR"].sensor_ids == {"JPN-ADSB1", "JPN-ADSB2"}
+    assert aud.stats["extra_trackers"] == 2
+
+
+def test_audience_tracks_are_releasable_to_their_partners_and_tied_to_the_main_tracks(jpn):
+    _, core, _ = jpn
+    main = core.tracker.picture()
+    views = core.audiences.views(main, core.marks_of(main.sensors))
+    by_partner = {p: v for v in views for p in v.partners}
+    for p in ("AUS", "GBR"):
+        v = by_partner[p]
+        assert len(v.pic) > 5
+        assert all(p in m for m in v.marks), p
+        tied = v.main_index >= 0
+        assert tied.mean() > 0.9, (p, tied.mean())
+        # a tie joins two estimates of one object: close in position (the main one is at least as good)
+        d = v.pic.x.shape[1] // 2
+        gap = np.linalg.norm(v.pic.x[tied, :d] - main.x[v.main_index[tied], :d], axis=1)
+        assert np.median(gap) < 300.0, (p, np.median(gap))
+    # the main picture holds tracks that AUS may not see (R1, R4): its own audience still covers them
+    not_to_aus = [i for i, m in enumerate(core.marks_of(main.sensors)) if "AUS" not in m]
+    assert not_to_aus
+    covered = set(by_partner["AUS"].main_index.tolist())
+    assert any(i in covered for i in not_to_aus)
+
+
+def _set(nation, ids, xs, q, rel, ntn=None, t=10.0):
+    P = np.diag([100.0**2] * 3 + [10.0**2] * 3)
+    x = [[x0, 0.0, 9000.0, 200.0, 0.0, 0.0] for x0 in xs]
+    return TrackSet.from_lists(nation=nation, local_id=ids, t=t, x=x, P=[P] * len(ids), quality=q,
+                               ntn=ntn, releasable_to=rel)
+
+
+def test_a_report_the_recipient_may_not_see_is_no_claim_on_its_behalf():
+    """USA's track of an object JPN reports under a marking that excludes AUS: JPN's report is no
+    claim toward AUS, so the USA reports the object to AUS even though JPN is better."""
+    fuser = Fuser("USA")
+    mine = _set("USA", ["U-1"], [0.0], [9], [("AUS", "GBR", "JPN", "USA")])
+    jpn_secret = _set("JPN", ["J-1"], [50.0], [13], [("JPN", "USA")], ntn=["JPN-N00001"])
+    offered = {p: AudienceTracks.of(["USA:U-1"], [0], [9]) for p in ("AUS", "JPN")}
+    pic = fuser.update(10.0, mine, jpn_secret, offered)
+    assert not pic.local_report[0]                      # JPN is better: USA is not the object's reporter
+    assert pic.audience_report["AUS"].tolist() == [True]   # ... but AUS hears it only from the USA
+    assert pic.audience_report["JPN"].tolist() == [False]  # JPN has its own, better
+    # JPN's report becomes releasable to AUS: now it claims for AUS too, and the USA yields
+    jpn_open = _set("JPN", ["J-1"], [50.0], [13], [("AUS", "JPN", "USA")], ntn=["JPN-N00001"], t=11.0)
+    pic = fuser.update(11.0, _set("USA", ["U-1"], [0.0], [9], [("AUS", "GBR", "JPN", "USA")], t=11.0),
+                       jpn_open, {p: AudienceTracks.of(["USA:U-1"], [0], [9]) for p in ("AUS", "JPN")})
+    assert pic.audience_report["AUS"].tolist() == [False]
+    assert pic.audience_stopped["AUS"] == ("USA:U-1",)
+
+
+def test_of_two_offered_tracks_of_one_object_only_the_better_is_reported():
+    fuser = Fuser("JPN")
+    mine = _set("JPN", ["J-1"], [0.0], [13], [("JPN", "USA")])
+    offered = {"AUS": AudienceTracks.of(["JPN:A-1", "JPN:A-2", "JPN:A-3"], [0, 0, -1], [10, 11, 12])}
+    pic = fuser.update(10.0, mine, TrackSet.empty(3), offered)
+    assert pic.audience_report["AUS"].tolist() == [False, True, False]   # an untied track is never reported
+
+
+# ---------------------------------------------------------------------------- joint alerts
+
+def _alert(aid, t, launch=(39.0, 125.8, 205.0), impact=None, status="tracking", rel=("AUS", "JPN", "USA")):
+    from skyweave.warn.alerts import AlertUpdate, Impact, Launch
+
+    imp = None
+    if impact is not None:
+        imp = Impact(lat=impact[0], lon=impact[1], t=impact[2], semi_major_m=impact[3], semi_minor_m=impact[3] / 2,
+                     orientation_deg=0.0)
+    return AlertUpdate(t=t, alert_id=aid, threat="ballistic", status=status,
+                       launch=Launch(lat=launch[0], lon=launch[1], t=launch[2]) if launch else None,
+                       impact=imp, time_to_impact_s=None if imp is None else impact[2] - t, places=(),
+                       confidence=0.9, releasable_to=rel)
+
+
+def test_joint_alerts_one_number_per_missile_the_earliest_issued_and_a_merged_end():
+    from skyweave.warn.joint import JointAlerts
+
+    j = JointAlerts("AUS")
+    # AUS's own radar warns first here; the USA's infrared alert was issued earlier but arrives later
+    out = j.update(_alert("AUS-W1", 454.0, launch=(39.13, 125.92, 233.0), impact=(38.2, 132.0, 620.0, 20_000.0)), "AUS")
+    assert [(u.alert_id, u.status) for u in out] == [("AUS-W1", "tracking")]
+    out = j.update(_alert("USA-W1", 224.0, impact=(38.19, 131.98, 618.0, 8_000.0)), "USA")
+    # the USA's alert was issued first (224 s): the joint alert goes by its number from now on
+    assert [(u.alert_id, u.status, u.merged_into) for u in out][0] == ("AUS-W1", "merged", "USA-W1")
+    last = out[-1]
+    assert last.alert_id == "USA-W1" and last.nations == ("AUS", "USA")
+    assert last.contributors == ("AUS:AUS-W1", "USA:USA-W1")
+    assert last.impact.semi_major_m == 8_000.0            # the tighter of the two fresh impacts
+    assert last.releasable_to == ("AUS", "JPN", "USA")
+    # another missile (launch 300 km away, 300 s later) is another joint alert
+    out = j.update(_alert("USA-W2", 524.0, launch=(40.2, 127.0, 505.0)), "USA")
+    assert out[-1].alert_id == "USA-W2" and j.open_alerts() == ["USA-W1", "USA-W2"]
+    # the joint alert closes when every source has closed
+    j.update(_alert("USA-W1", 630.0, status="closed"), "USA")
+    assert "USA-W1" in j.open_alerts()
+    out = j.update(_alert("AUS-W1", 631.0, status="closed"), "AUS")
+    assert out[-1].status == "closed" and j.open_alerts() == ["USA-W2"]
+
+
+def test_joint_alerts_keep_apart_two_launches_from_one_site_with_different_impacts():
+    from skyweave.warn.joint import JointAlerts
+
+    j = JointAlerts("JPN")
+    j.update(_alert("JPN-W1", 300.0, impact=(38.0, 132.0, 700.0, 10_000.0)), "JPN")
+    out = j.update(_alert("USA-W1", 301.0, impact=(35.0, 139.0, 800.0, 10_000.0)), "USA")
+    assert out[-1].alert_id == "USA-W1" and out[-1].contributors == ("USA:USA-W1",)
+    assert j.open_alerts() == ["JPN-W1", "USA-W1"]
+
+
+def test_every_nation_writes_joint_alerts_and_partners_warn_it_first(tmp_path):
+    """Over the four-nation network (trilateral, 320 s): AUS's alerts.jsonl holds the first
+    missile from the USA's infrared warning (about 224 s), long before its own ship's radar
+    (about 454 s), under the same network alert number as JPN's and the USA's."""
+    import json
+
+    from skyweave.cli.common import resolve_scenario
+    from skyweave.node.network import run_network
+
+    run_network(resolve_scenario("trilateral"), tmp_path, seed=6, duration=320, progress=False)
+    first = {}
+    for n in ("AUS", "JPN", "USA"):
+        lines = [json.loads(x) for x in (tmp_path / n / "alerts.jsonl").read_text().splitlines()]
+        assert lines, n
+        first[n] = (lines[0]["alert_id"], lines[0]["t"])
+        assert all(n in d["releasable_to"] for d in lines)
+    assert first["AUS"][1] < 260.0, first
+    assert len({a for a, _ in first.values()}) == 1, first
