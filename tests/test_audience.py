@@ -116,7 +116,7 @@ def test_joint_alerts_one_number_per_missile_the_earliest_issued_and_a_merged_en
     # AUS's own radar warns first here; the USA's infrared alert was issued earlier but arrives later
     out = j.update(_alert("AUS-W1", 454.0, launch=(39.13, 125.92, 233.0), impact=(38.2, 132.0, 620.0, 20_000.0)), "AUS")
     assert [(u.alert_id, u.status) for u in out] == [("AUS-W1", "tracking")]
-    out = j.update(_alert("USA-W1", 224.0, impact=(38.19, 131.98, 618.0, 8_000.0)), "USA")
+    out = j.update(_alert("USA-W1", 455.0, impact=(38.19, 131.98, 618.0, 8_000.0)), "USA", issued=224.0)
     # the USA's alert was issued first (224 s): the joint alert goes by its number from now on
     assert [(u.alert_id, u.status, u.merged_into) for u in out][0] == ("AUS-W1", "merged", "USA-W1")
     last = out[-1]
@@ -162,3 +162,22 @@ def test_every_nation_writes_joint_alerts_and_partners_warn_it_first(tmp_path):
         assert all(n in d["releasable_to"] for d in lines)
     assert first["AUS"][1] < 260.0, first
     assert len({a for a, _ in first.values()}) == 1, first
+
+
+def test_a_report_that_says_whom_its_sender_reports_to_claims_for_exactly_those():
+    """TrackReport.also_to: JPN's main report (REL TO JPN, USA) says JPN also reports the object
+    to AUS with quality 12 (from its AUS audience's tracker): the USA (quality 9) then leaves AUS to
+    JPN, and learns that JPN released its number to AUS (so the USA may name it to AUS)."""
+    fuser = Fuser("USA")
+    mine = _set("USA", ["U-1"], [0.0], [9], [("AUS", "GBR", "JPN", "USA")])
+    jpn = _set("JPN", ["J-1"], [50.0], [13], [("JPN", "USA")], ntn=["JPN-N00001"])
+    offered = {p: AudienceTracks.of(["USA:U-1"], [0], [9]) for p in ("AUS", "GBR", "JPN")}
+    pic = fuser.update(10.0, mine, jpn, offered, also_to={"JPN:J-1": {"AUS": 12, "USA": 13}})
+    assert pic.audience_report["AUS"].tolist() == [False]   # JPN reports it to AUS, better
+    assert pic.audience_report["GBR"].tolist() == [True]    # nobody else does to GBR
+    assert fuser.released_to("JPN-N00001") == ("AUS", "JPN", "USA")
+    # a report that says nothing of AUS is no claim for AUS, whatever its marking
+    jpn_open = _set("JPN", ["J-1"], [50.0], [13], [("AUS", "JPN", "USA")], ntn=["JPN-N00001"], t=11.0)
+    pic = fuser.update(11.0, _set("USA", ["U-1"], [0.0], [9], [("AUS", "GBR", "JPN", "USA")], t=11.0), jpn_open,
+                       offered, also_to={"JPN:J-1": {"USA": 13}})
+    assert pic.audience_report["AUS"].tolist() == [True]

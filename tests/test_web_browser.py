@@ -163,17 +163,22 @@ def test_a_ballistic_alert_shows_its_ellipse_and_counts_down(live):
     page.wait_for_selector(".alert.open .countdown", timeout=180000)
     page.wait_for_function("() => /^T-\\d\\d:\\d\\d$/.test(document.querySelector('.alert.open .countdown').textContent)",
                            timeout=120000)
-    first = page.inner_text(".alert.open .countdown")
-    page.wait_for_timeout(2500)
-    second = page.inner_text(".alert.open .countdown")
 
     def secs(s):
         m = re.match(r"T-(\d\d):(\d\d)", s)
         return int(m.group(1)) * 60 + int(m.group(2))
 
-    assert secs(second) < secs(first), (first, second)
+    # the countdown ticks between updates; an update may move the predicted impact (an early
+    # estimate, or a joint alert's better source), so look for the ticks over a few seconds
+    seen = []
+    for _ in range(8):
+        seen.append(secs(page.inner_text(".alert.open .countdown")))
+        page.wait_for_timeout(700)
+    assert any(b < a for a, b in zip(seen, seen[1:])), seen
     text = page.inner_text(".alert.open")
-    assert "BALLISTIC" in text and "from JPN" in text and "releasable to JPN" in text and "ellipse" in text
+    # a joint alert: Japan's own warning fused with its partners' (docs/warning.md, "Joint alerts")
+    assert "BALLISTIC" in text and "ellipse" in text
+    assert re.search(r"from [A-Z, ]*JPN", text) and re.search(r"releasable to [A-Z, ]*JPN", text), text
     assert page.evaluate("() => window.skyweave.drawn().alertEllipses") >= 1
     shot = os.environ.get("SKYWEAVE_VIEW_SCREENSHOT")
     if shot:

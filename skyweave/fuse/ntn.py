@@ -325,7 +325,11 @@ class Numbering:
 
 def _authorities(tracks: Contributors, responsible: np.ndarray) -> np.ndarray:
     """(K,) mask of the partner track whose number a group follows: in each group this node is
-    not responsible for, the strongest live claim that carries a number (rule a')."""
+    not responsible for, the live claim that carries the smallest number, the strongest of them
+    on a tie (rule a'). With reporting per recipient two partners may both report one object to
+    this node (each sees no claim of the other releasable to it) under numbers they cannot agree
+    on (neither may see the other's): the smallest, unlike the strongest, does not flip as their
+    qualities wobble."""
     group, claim = tracks.group, tracks.claim
     K = len(group)
     auth = np.zeros(K, dtype=bool)
@@ -335,7 +339,7 @@ def _authorities(tracks: Contributors, responsible: np.ndarray) -> np.ndarray:
         idx = np.zeros(0, dtype=np.intp)
     if len(idx) == 0:
         return auth
-    order = idx[np.lexsort((-claim[idx], group[idx]))]
+    order = idx[np.lexsort((-claim[idx], tracks.raw[idx], group[idx]))]
     g = group[order]
     first = np.r_[True, g[1:] != g[:-1]]
     auth[order[first]] = True

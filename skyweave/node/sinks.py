@@ -111,13 +111,18 @@ class TracksFile:
 
 def fused_text(fused, nation: str, dims: int) -> str:
     """A fused picture as picture.jsonl lines: network track numbers as ids (an unnumbered one is
-    ``NATION-local-`` and its first source key, an id that lasts as long as that source does)
-    and ``nation``, ``releasable_to``, ``sources``, ``class``, ``reporting``."""
+    ``NATION-local-`` and a source key: its first partner's, else its own, an id that lasts as
+    long as that source does; the node's own tracks come and go more often than a partner's
+    report of the object) and ``nation``, ``releasable_to``, ``sources``, ``class``,
+    ``reporting``."""
     ids, extra = [], []
     rel, src = fused.releasable_to, fused.sources
+    own = f"{nation}:"
     for i in range(len(fused)):
         ntn = str(fused.ntn[i])
-        ids.append(ntn if ntn else f"{nation}-local-{src[i][0]}")
+        if not ntn:
+            ntn = f"{nation}-local-" + next((k for k in src[i] if not k.startswith(own)), src[i][0])
+        ids.append(ntn)
         e = ', "nation": "%s", "releasable_to": %s, "sources": %s, "class": "%s", "reporting": %s' % (
             nation, json.dumps(list(rel[i])), json.dumps(list(src[i])), fused.cls[i],
             "true" if fused.responsible[i] else "false")

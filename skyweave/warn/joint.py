@@ -20,9 +20,13 @@ alerts*: groups of source alerts of one missile.
 - **Merged.** When a joint alert's number changes (an earlier source alert joined it, or two
   joint alerts became one) the old number's last update says ``"status": "merged"`` with
   ``"merged_into"`` the new one (docs/formats.md).
-- **Content.** Each update of a source alert emits an update of its joint alert: the launch
+- **Content.** Each update of a source alert emits an update of its joint alert, stamped with
+  the newest update time this node has seen (so the list stays in time order when a partner's
+  alert arrives late): the launch
   point of its earliest source alert that has one, the impact of the source alert with the
-  smallest ellipse among those updated in the last ``fresh_s`` (their newest otherwise), the
+  smallest ellipse among those updated in the last ``fresh_s`` (their newest otherwise; the
+  source shown stays while fresh unless another's ellipse is under ``switch_ratio`` of its
+  length, so the countdown does not jump between estimators), the
   status of the newest update, the nations and sensors that contribute (``nations``,
   ``sources``; ``contributors`` the source alerts as ``"NATION:alert_id"``), the intersection
   of the source alerts' markings with this nation.
@@ -87,6 +91,7 @@ class _Joint:
     members: list[str] = field(default_factory=list)
     number: str = ""
     closed: bool = False
+    impact_src: str = ""   # the source alert whose impact the joint alert shows (kept while fresh)
 
 
 class JointAlerts:
@@ -94,14 +99,17 @@ class JointAlerts:
     source alert update (this nation's or a partner's) and returns the joint updates to write,
     in order (a ``merged`` end first when the number changed)."""
 
-    def __init__(self, nation: str, *, match_km: float = 150.0, match_s: float = 90.0, fresh_s: float = 10.0):
+    def __init__(self, nation: str, *, match_km: float = 150.0, match_s: float = 90.0, fresh_s: float = 10.0,
+                 switch_ratio: float = 0.5):
         self.nation = nation
+        self.switch_ratio = float(switch_ratio)
         self.match_km = float(match_km)
         self.match_s = float(match_s)
         self.fresh_s = float(fresh_s)
         self.sources: dict[str, _Source] = {}
         self.joints: dict[int, _Joint] = {}
         self._next = 1
+        self.t_now = -math.inf   # the newest update time seen (s): joint updates are stamped with it
 
     # ------------------------------------------------------------------ matching
 
@@ -128,6 +136,8 @@ class JointAlerts:
         key = f"{nation}:{rec.alert_id}"
         src = self.sources.get(key)
         out: list[AlertUpdate] = []
+        self.t_now = max(self.t_now, float(rec.t))
+        t = self.t_now
         first = float(rec.t) if issued is None else min(float(issued), float(rec.t))
         if src is None:
             src = _Source(key, nation, rec.alert_id, first, rec, joint=-1)
@@ -158,10 +168,10 @@ class JointAlerts:
             keep.members.extend(other.members)
             number = self._number(keep)
             if other.number and other.number != number:
-                head = self._content(other, rec.t)
+                head = self._content(other, t)
                 out.append(msgspec.structs.replace(head, alert_id=other.number, status="merged",
                                                    merged_into=number))
-        out.extend(self._emit(keep, rec.t))
+        out.extend(self._emit(keep, t))
         return out
 
     def _number(self, j: _Joint) -> str:
@@ -197,6 +207,13 @@ class JointAlerts:
             fresh = [s for s in with_impact if t - s.t_impact <= self.fresh_s]
             pool = fresh or [max(with_impact, key=lambda s: s.t_impact)]
             best = min(pool, key=lambda s: (s.last.impact.semi_major_m, s.key))
+            # keep showing one source's impact while it is fresh, unless another's ellipse is
+            # less than half as long: two estimators' impact times differ by seconds, and a
+            # countdown that jumps between them misleads
+            cur = next((s for s in pool if s.key == j.impact_src), None)
+            if cur is not None and best.last.impact.semi_major_m >= self.switch_ratio * cur.last.impact.semi_major_m:
+                best = cur
+            j.impact_src = best.key
         imp_src = best.last if best is not None else newest.last
         marks = [set(s.last.releasable_to) | {s.nation} for s in srcs]
         rel = tuple(sorted(set.intersection(*marks) | {self.nation}))

@@ -188,11 +188,13 @@ class PictureItems:
 
 def alert_item(alert: dict, sensor_nation: Mapping[str, str]) -> dict:
     """The item of one alert update (its alerts.jsonl dict): the same fields plus ``id``,
-    ``open`` and the contributing ``nations`` (from its sensors)."""
+    ``open`` and the contributing ``nations`` (a joint alert's own list, else from its
+    sensors)."""
     item = dict(alert)
     item["id"] = alert["alert_id"]
     item["open"] = alert.get("status") not in ("closed", "merged", "lost")
     srcs = alert.get("sources") or []
-    item["nations"] = sorted({sensor_nation.get(s, s.split("-", 1)[0]) for s in srcs})
+    from_sensors = {sensor_nation.get(s, s.split("-", 1)[0]) for s in srcs}
+    item["nations"] = sorted(from_sensors | set(alert.get("nations") or ()))
     item["releasable_to"] = list(alert.get("releasable_to") or [])
     return item
