@@ -77,7 +77,7 @@ def test_a_report_the_recipient_may_not_see_is_no_claim_on_its_behalf():
     pic = fuser.update(10.0, mine, jpn_secret, offered)
     assert not pic.local_report[0]                      # JPN is better: USA is not the object's reporter
     assert pic.audience_report["AUS"].tolist() == [True]   # ... but AUS hears it only from the USA
-    assert pic.audience_report["JPN"].tolist() == [False]  # JPN has its own, better
+    assert pic.audience_report["JPN"].tolist() == [True]   # JPN's own is better, but it fuses the USA's
     # JPN's report becomes releasable to AUS: now it claims for AUS too, and the USA yields
     jpn_open = _set("JPN", ["J-1"], [50.0], [13], [("AUS", "JPN", "USA")], ntn=["JPN-N00001"], t=11.0)
     pic = fuser.update(11.0, _set("USA", ["U-1"], [0.0], [9], [("AUS", "GBR", "JPN", "USA")], t=11.0),

@@ -156,3 +156,46 @@ def test_two_nodes_over_a_secured_cluster_share_sealed_frames(ran, tmp_path):
         one_line_error(skyweave("node", "--config", bad), server.url)
     finally:
         server.stop()
+
+
+def test_a_paced_node_whose_sensors_are_silent_keeps_its_clock_and_ticks(ran, tmp_path):
+    """A node process paced on the wall clock moves its clock and ticks while it waits for its
+    own first scan (GBR's ship joins the trilateral at 900 s): it judges its partners' frames and
+    writes its picture meanwhile, instead of holding them unjudged (``no_clock``)."""
+    from types import SimpleNamespace
+
+    from skyweave.io.formats import load_sensors
+    from skyweave.node.node_config import LiveNode
+
+    first = next(json.loads(x) for x in (ran / "detections.jsonl").read_text().splitlines()
+                 if json.loads(x)["sensor"].startswith("USA-DDG"))
+    first["t"] = 6.0   # its first scan comes 6 s of scenario time (1.5 s of wall at 4x) after the start
+    (tmp_path / "detections.jsonl").write_text(json.dumps(first) + "\n")
+    calls = []
+
+    class Node:
+        keep_timing = False
+        ticked = 0.0
+
+        def advance(self, t):
+            calls.append(("advance", t))
+
+        def due(self, t):
+            return t >= self.ticked + 2.0
+
+        def tick(self, t):
+            self.ticked = t
+            calls.append(("tick", t))
+
+        def ingest(self, raw):
+            calls.append(("ingest", raw.t))
+
+        def close(self):
+            return {}
+
+    setup = SimpleNamespace(speed=4.0, start_wall=time.time(), detections=tmp_path / "detections.jsonl",
+                            sensors=load_sensors(ran / "sensors.json"), nation="USA", grace_s=0.0, out=tmp_path)
+    LiveNode(setup, Node(), SimpleNamespace(flush=lambda: None, close=lambda: None)).run()
+    before = calls[:calls.index(("ingest", 6.0))]
+    assert any(k == "tick" and 2.0 <= t < 6.0 for k, t in before), calls
+    assert any(k == "advance" and 0.0 < t < 6.0 for k, t in before), calls

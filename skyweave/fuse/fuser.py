@@ -385,11 +385,12 @@ class Fuser:
         For partner p the rule of :func:`~skyweave.fuse.responsibility.decide` runs on the
         tracks offered for p (each in the group of the local track it is tied to; of several in
         one group only the best quality competes) against the live partner reports that are
-        releasable to p (p's own included): a report p may not see is no claim on p's behalf,
-        since p never receives it. Each recipient has its own memory (held, last reported
-        quality, claims beaten), keyed by the offered tracks' keys. A report that says to whom its
-        sender reports the object (``also_to``) claims exactly for those, with the quality it
-        gives each; p's own report always claims for p.
+        releasable to p, p's own left out: a report p may not see is no claim on p's behalf,
+        since p never receives it, and p's own estimate does not make the others' redundant to
+        it (p fuses the best other one with its own). Each recipient has its own memory (held,
+        last reported quality, claims beaten), keyed by the offered tracks' keys. A report that
+        says to whom its sender reports the object (``also_to``) claims exactly for those, with
+        the quality it gives each.
         """
         tracks, L = a.tracks, a.n_local
         nations = tuple(sorted(set(tracks.nation.tolist()) | {self.nation}))
@@ -430,7 +431,10 @@ class Fuser:
                 own = rnation == p
                 to_p = np.where(said & ~own, told >= 0, to_p)
                 q_p = np.where(said & ~own & (told >= 0), told, q_p)
-            rlive = live[L:] & to_p
+            # p's own report is no claim either: p fuses the best of the others' estimates with
+            # its own (measured in BENCHMARKS.md, "Parity": without this its picture of the
+            # objects it tracks best held its own estimate alone)
+            rlive = live[L:] & to_p & (rnation != p)
             rclaim = track_claims(q_p, rank_all[L:], R, rlive)
             own = track_claims(prev.reported_q[cand], np.full(len(cand), my_rank), R, prev.holding[cand])
             resp_c, beaten_c = decide(

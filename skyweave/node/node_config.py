@@ -346,9 +346,20 @@ class LiveNode:
             if stop.is_set():
                 raise _Stopped
             if speed > 0:
-                wait = start + t / speed - time.time()
-                if wait > 0 and stop.wait(wait):
-                    raise _Stopped
+                # wait for the scan's time in steps, moving the node's clock with the wall clock
+                # meanwhile: a node whose sensors are silent (a ship that joins late) still judges
+                # its partners' frames, ticks and writes its picture
+                while True:
+                    wait = start + t / speed - time.time()
+                    if wait <= 0:
+                        break
+                    if stop.wait(min(wait, 0.25)):
+                        raise _Stopped
+                    now = min((time.time() - start) * speed, t)
+                    if now > 0:
+                        nd.advance(now)
+                        if nd.due(now):
+                            nd.tick(now)
 
         source = DetectionsFile(s.detections, s.sensors)
         try:
