@@ -181,3 +181,27 @@ def test_a_report_that_says_whom_its_sender_reports_to_claims_for_exactly_those(
     pic = fuser.update(11.0, _set("USA", ["U-1"], [0.0], [9], [("AUS", "GBR", "JPN", "USA")], t=11.0), jpn_open,
                        offered, also_to={"JPN:J-1": {"USA": 13}})
     assert pic.audience_report["AUS"].tolist() == [True]
+
+
+def test_an_owner_s_release_lets_a_reporter_name_its_number():
+    """JPN owns JPN-N00001 and reports the object to the USA only (its sensors are REL TO JPN,
+    USA), but releases the number to AUS (``ntn_released``: the USA reports the object to AUS):
+    the USA may then name it to AUS; without the release it may not."""
+    for rel, expect in ((None, ("JPN", "USA")), ({"JPN:J-1": ("AUS",)}, ("AUS", "JPN", "USA"))):
+        fuser = Fuser("USA")
+        mine = _set("USA", ["U-1"], [0.0], [9], [("AUS", "GBR", "JPN", "USA")])
+        jpn = _set("JPN", ["J-1"], [50.0], [13], [("JPN", "USA")], ntn=["JPN-N00001"])
+        offered = {p: AudienceTracks.of(["USA:U-1"], [0], [9]) for p in ("AUS", "JPN")}
+        pic = fuser.update(10.0, mine, jpn, offered, also_to={"JPN:J-1": {"USA": 13}}, released=rel)
+        assert pic.local_ntn[0] == "JPN-N00001"
+        assert fuser.released_to("JPN-N00001") == expect
+        assert pic.local_ntn_to[0] == expect
+
+
+def test_number_release_is_a_named_policy():
+    from skyweave.node.node import NodeConfig
+
+    assert NodeConfig("JPN").number_release == "partners"
+    assert NodeConfig("JPN", number_release="heard").number_release == "heard"
+    with pytest.raises(ValueError, match="number_release"):
+        NodeConfig("JPN", number_release="nobody")

@@ -458,7 +458,10 @@ def test_a_node_cut_off_and_healed_reconverges_and_loses_nothing(scenario, serve
         # and it reconverges: same network numbers as the others, each holding what the others report
         back = settled_after(net.history, heal, "JPN")
         assert back is not None, [r for r in net.history if r["t"] >= heal][:8]
-        assert back["t"] - heal <= 8.0, back
+        # 9 s measured: numbers merged at the heal reach a nation that hears the object from
+        # another reporter (per-recipient responsibility, docs/fusion.md) one report later; 8 s
+        # was the bound before per-recipient reporting
+        assert back["t"] - heal <= 12.0, back
         assert converged(net.history[-1])
         for node in net.nodes.values():
             assert not duplicates(node), node.nation

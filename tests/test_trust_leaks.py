@@ -55,12 +55,15 @@ def count_existence_leaks(frames) -> LeakCount:
         env = decode_envelope(data)
         if env.kind in ("tracks", "alerts"):
             decoded.append((env, decode_body(env.kind, env.payload)))
-    released: dict[str, set[str]] = defaultdict(set)  # ntn -> recipients its owner sent it to
+    # ntn -> the nations its owner released it to: sent it to, or named in a report's
+    # ``ntn_released`` (the owner's consent that whoever reports the object to them names it)
+    released: dict[str, set[str]] = defaultdict(set)
     for env, body in decoded:
         if env.kind == "tracks":
             for r in body:
                 if r.ntn and owner_of(str(r.ntn)) == env.sender:
                     released[str(r.ntn)].add(env.recipient)
+                    released[str(r.ntn)].update(r.ntn_released or ())
     out = LeakCount()
     released_so_far: dict[str, set[str]] = defaultdict(set)
     told: dict[tuple[str, str], set[str]] = defaultdict(set)  # (sender, recipient) -> track ids sent
@@ -80,6 +83,7 @@ def count_existence_leaks(frames) -> LeakCount:
             o = owner_of(n)
             if o == s:
                 released_so_far[n].add(rcp)
+                released_so_far[n].update(r.ntn_released or ())
             elif n and o != rcp:
                 out.foreign_ntn += 1
                 if rcp not in released[n]:

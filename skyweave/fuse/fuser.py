@@ -322,7 +322,8 @@ class Fuser:
 
     def update(self, t: float, local: TrackSet, remote: TrackSet,
                audiences: dict[str, AudienceTracks] | None = None,
-               also_to: dict[str, dict[str, int]] | None = None) -> FusedPicture:
+               also_to: dict[str, dict[str, int]] | None = None,
+               released: dict[str, tuple[str, ...]] | None = None) -> FusedPicture:
         """The fused picture at time ``t`` (s) from this node's tracks and its partners' latest
         reports: steps 1-5 of the module docstring, each in its own method or module.
 
@@ -331,7 +332,9 @@ class Fuser:
         (:meth:`_decide_recipients`) and given in the picture's ``audience_report`` and
         ``audience_stopped``. ``also_to``: per partner report (by source key) that says so, the
         nations its sender reports that object to and the quality of each: its claims per
-        recipient, and, for a number the sender owns, to whom it released it.
+        recipient, and, for a number the sender owns, to whom it released it. ``released``: per
+        partner report of a number its sender owns that says so, the nations the owner releases
+        that number to.
 
         The association, reporting and numbering memories move on to this update's; nothing
         else about the fuser changes. ``ValueError`` (before any change) for a non-finite t,
@@ -369,7 +372,7 @@ class Fuser:
         picture = _picture(a, grouping, states,
                            _Decisions(gntn, responsible, local_index, stopped, events))
         self.numbering.remember(a.keys[:L], gntn[local_group])
-        picture = replace(picture, local_ntn_to=self._lineage(t, remote, picture.local_ntn, also_to))
+        picture = replace(picture, local_ntn_to=self._lineage(t, remote, picture.local_ntn, also_to, released))
         if audiences is not None:
             report_to, stopped_to = self._decide_recipients(a, group, n_groups, live, audiences, also_to or {})
             picture = replace(picture, audience_report=report_to, audience_stopped=stopped_to)
@@ -466,7 +469,7 @@ class Fuser:
             return None
         return tuple(sorted(self._released.get(ntn, set()) | {owner}))
 
-    def _lineage(self, t: float, remote: TrackSet, local_ntn: np.ndarray, also_to=None) -> tuple:
+    def _lineage(self, t: float, remote: TrackSet, local_ntn: np.ndarray, also_to=None, released=None) -> tuple:
         """Learn, from the partners' reports, to whom each partner released its own numbers;
         return each local track's :meth:`released_to`. An entry is forgotten ``alias_ttl_s``
         after it was last heard from its owner or held by a local track."""
@@ -484,6 +487,8 @@ class Fuser:
                         rel.add(self.nation)
                     else:                         # else its marking: it went to all of them
                         rel.update(m)
+                    if released and k in released:   # and whom the owner releases it to
+                        rel.update(released[k])
                     self._released_t[n] = t
         out = tuple(self.released_to(n) for n in local_ntn.tolist())
         for n, r in zip(local_ntn.tolist(), out):

@@ -78,6 +78,10 @@ class NodeConfig:
     responsibility: bool = True          # report only the network tracks this node is responsible for
     per_recipient: bool = True           # each partner gets the estimate from the sensors releasable to it
     joint_alerts: bool = True            # alerts.jsonl holds joint alerts (own and partners' fused), not own ones
+    # whom this node releases its own network track numbers to (TrackReport.ntn_released):
+    # "partners" (every partner: a number then names the object for whoever reports it to them)
+    # or "heard" (only partners that hear of the object from someone, as reports say)
+    number_release: str = "partners"
     fuse_on_receive: bool = True         # fuse at once when a partner's frame arrives (live nodes)
     fuse_thread: bool = False            # ... on a thread of its own: one fusion takes every frame queued meanwhile
     fuse_interval_s: float = 0.0         # fuse on own scans at most this often (s of scenario time; 0: every scan)
@@ -90,6 +94,11 @@ class NodeConfig:
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     fuser: FuserConfig = field(default_factory=FuserConfig)
     warn: bool = True
+
+    def __post_init__(self):
+        if self.number_release not in ("partners", "heard"):
+            raise ValueError(f"node config 'number_release': expected 'partners' or 'heard', "
+                             f"got {self.number_release!r}")
 
 
 class NodeFiles:
@@ -313,6 +322,7 @@ class NationNode:
                     m = int(v.main_index[j])
                     if m >= 0:
                         also.setdefault(m, {})[p] = int(v.pic.quality[j])
+        released = self._numbers_released(fused, main_flags, also)
         plans = {}
         for v in views:
             ids = v.pic.ids
@@ -326,9 +336,42 @@ class NationNode:
                     fl = main_flags[m]
                     flags[tid] = ReportFlags(fl.ntn, bool(rep[j]) if rep is not None else fl.report, False,
                                              fl.cls, fl.class_conf, v.marks[j], fl.ntn_to,
-                                             tuple(sorted(also.get(m, {}).items())))
+                                             tuple(sorted(also.get(m, {}).items())), released.get(m))
                 plans[p] = (v.pic, flags)
         return plans
+
+    def _numbers_released(self, fused, main_flags, also) -> dict[int, tuple[str, ...]]:
+        """main track index -> the partners this node releases the track's number to, where the
+        number is its own (``NodeConfig.number_release``): every partner, or ("heard") every
+        partner the object is reported to, by this node (``also``) or, as their reports say
+        (``also_to``, else their marking), by a partner in its fused track. Either way a partner
+        sees the number only on a report of the object, from whoever reports it to them
+        (docs/fusion.md, "Who may hear a number")."""
+        mine = f"{self.nation}-N"
+        partners = set(self.config.partners)
+        if self.config.number_release == "partners":
+            everyone = tuple(sorted(partners))
+            return {int(m): everyone for m in np.flatnonzero([fl.ntn.startswith(mine) for fl in main_flags])} \
+                if everyone else {}
+        out: dict[int, tuple[str, ...]] = {}
+        src = None
+        for f in np.flatnonzero(fused.local_index >= 0).tolist():
+            m = int(fused.local_index[f])
+            if m >= len(main_flags) or not main_flags[m].ntn.startswith(mine):
+                continue
+            if src is None:
+                src = fused.sources
+            who = set(also.get(m, {}))
+            for k in src[f]:
+                r = self.link.remote.get(k)
+                if r is None:
+                    continue
+                who.update(r.also_to if r.also_to is not None else r.releasable_to)
+                who.add(r.nation)
+            who &= partners
+            if who:
+                out[m] = tuple(sorted(who))
+        return out
 
     def reporting_to(self, partner: str) -> set[str]:
         """The source keys ("NATION:track_id") this node reports to ``partner`` per its last
@@ -379,8 +422,9 @@ class NationNode:
         max_age = self.config.fuser.max_age_s
         keys = self.link.remote_keys(t, max_age)
         also = self.link.remote_also_to(keys) if offered is not None else None
+        rel = self.link.remote_released(keys) if offered is not None else None
         try:
-            return self.fuser.update(t_fuse, local, self.link.remote_set(t, max_age, keys), offered, also)
+            return self.fuser.update(t_fuse, local, self.link.remote_set(t, max_age, keys), offered, also, rel)
         except Exception:
             if not keys:
                 raise
@@ -390,7 +434,7 @@ class NationNode:
 
         def fails(ks: list[str]) -> bool:
             try:
-                copy.deepcopy(base).update(t_fuse, local, self.link.remote_set(t, max_age, ks), offered, also)
+                copy.deepcopy(base).update(t_fuse, local, self.link.remote_set(t, max_age, ks), offered, also, rel)
                 return False
             except Exception:
                 return True
@@ -411,7 +455,7 @@ class NationNode:
         log.warning("node %s: evicted %d partner report(s) that broke fusion: %s", self.nation, len(bad), bad[:5])
         self.link.evict(bad)
         self.node_stats["fusion_evicted"] += len(bad)
-        return self.fuser.update(t_fuse, local, self.link.remote_set(t, max_age, good), offered, also)
+        return self.fuser.update(t_fuse, local, self.link.remote_set(t, max_age, good), offered, also, rel)
 
     def advance(self, t: float) -> None:
         """Move the node's clock (scenario seconds) to ``t``: the network's common time."""

@@ -39,6 +39,7 @@ NODE_KEYS = {
     "out": "folder for local.jsonl, picture.jsonl, alerts.jsonl, status.json (created)",
     "private_key": "the nation's Ed25519 private key file", "partner_keys": "nation -> public key file (or base64)",
     "report_interval_s": "seconds between full reports (default 2)", "responsibility": "report only held tracks (default true)",
+    "number_release": "whom the node releases its own network track numbers to: partners (default) or heard",
     "speed": "replay speed against the wall clock (default 1: real time; 0: as fast as possible)",
     "start_wall": "wall-clock instant (Unix s) of scenario time 0 (default: now)", "timing": "log latency timings",
     "tracker": "tracker parameters (see skyweave track --help)", "fusion": "fuser parameters (docs/fusion.md)",
@@ -263,6 +264,7 @@ class NodeSetup:
                 nation=str(c["nation"]), node_id=str(c.get("node_id", "1")), partners=tuple(c.get("partners", ())),
                 report_interval_s=float(c.get("report_interval_s", 2.0)), responsibility=bool(c.get("responsibility", True)),
                 fuse_on_receive=True, fuse_thread=True,
+                number_release=str(c.get("number_release", "partners")),
                 tracker=TrackerConfig.from_mapping(c.get("tracker") or {}),
                 fuser=FuserConfig.from_mapping(c.get("fusion") or {}),
             )

@@ -74,6 +74,7 @@ class ReportFlags:
     mark: tuple[str, ...]
     ntn_to: tuple[str, ...] | None = None
     also_to: tuple[tuple[str, int], ...] | None = None   # (nation, quality) of each partner it reports this object to
+    ntn_released: tuple[str, ...] | None = None          # for a number of its own: the nations it releases it to
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -380,6 +381,17 @@ class ShareLink:
             releasable_to=[tuple(r.releasable_to) for r in rs], dims=self.dims,
         )
 
+    def remote_released(self, keys: list[str] | None = None) -> dict[str, tuple[str, ...]]:
+        """source key -> the nations the report's sender releases its own number to (only
+        reports that say it: TrackReport.ntn_released)."""
+        keys = list(self.remote) if keys is None else keys
+        out = {}
+        for k in keys:
+            r = self.remote.get(k)
+            if r is not None and r.ntn_released:
+                out[k] = tuple(r.ntn_released)
+        return out
+
     def remote_also_to(self, keys: list[str] | None = None) -> dict[str, dict[str, int]]:
         """source key -> the nations its sender says it reports that object to, with the quality
         of each (only reports that say it: TrackReport.also_to)."""
@@ -430,7 +442,8 @@ class ShareLink:
                     if responsibility and not fl.report:
                         continue
                     bare = bool(fl.ntn) and fl.ntn_to is not None and p not in fl.ntn_to
-                    key = (id(pp.pic), i, bare, fl.ntn, fl.mark, fl.cls, fl.class_conf, fl.also_to)  # shared by an audience
+                    key = (id(pp.pic), i, bare, fl.ntn, fl.mark, fl.cls, fl.class_conf, fl.also_to,
+                           fl.ntn_released)  # shared by the partners of an audience
                     r = built.get(key)
                     if r is None:
                         r = built[key] = self._report(pp.pic, i, fl, bare)
@@ -470,6 +483,8 @@ class ShareLink:
             class_conf=fl.class_conf, identity=("%06x" % ident) if ident >= 0 else "unknown",
             quality=int(pic.quality[i]), releasable_to=fl.mark, sources=[f"{self.nation}:{tid}"],
             also_to=dict(fl.also_to) if fl.also_to is not None else None,
+            ntn_released=fl.ntn_released if (fl.ntn_released and not bare
+                                             and fl.ntn.startswith(f"{self.nation}-N")) else None,
         )
 
     def publish_alerts(self, updates: list, t: float, *, partners=None, issued=None) -> None:

@@ -121,6 +121,9 @@ class TrackReport(msgspec.Struct, array_like=True, frozen=True, kw_only=True):
     # the nations the sender reports this object to and the quality of each one's report (per-
     # recipient responsibility and number lineage, docs/fusion.md); None: not said (older senders)
     also_to: Union[dict[Nation, Quality], None] = None
+    # when the sender owns ``ntn``: the nations it releases that number to (it may be told to them
+    # by whoever reports the object to them, docs/fusion.md "Who may hear a number")
+    ntn_released: Union[tuple[Nation, ...], None] = None
 
     def __post_init__(self) -> None:
         if isinstance(self.ntn, str) and len(self.ntn) > 64:
