@@ -194,8 +194,13 @@ def test_a_paced_node_whose_sensors_are_silent_keeps_its_clock_and_ticks(ran, tm
             return {}
 
     setup = SimpleNamespace(speed=4.0, start_wall=time.time(), detections=tmp_path / "detections.jsonl",
-                            sensors=load_sensors(ran / "sensors.json"), nation="USA", grace_s=0.0, out=tmp_path)
+                            sensors=load_sensors(ran / "sensors.json"), nation="USA", grace_s=0.0, out=tmp_path,
+                            end_s=12.0)
     LiveNode(setup, Node(), SimpleNamespace(flush=lambda: None, close=lambda: None)).run()
-    before = calls[:calls.index(("ingest", 6.0))]
+    at = calls.index(("ingest", 6.0))
+    before, after = calls[:at], calls[at + 1:]
     assert any(k == "tick" and 2.0 <= t < 6.0 for k, t in before), calls
     assert any(k == "advance" and 0.0 < t < 6.0 for k, t in before), calls
+    # and on to the run's end (``end_s``) after its last scan
+    assert any(k == "tick" and t >= 10.0 for k, t in after), calls
+    assert ("advance", 12.0) in after, calls

@@ -202,6 +202,7 @@ def _run_processes(out: Path, nations, cfgs, nats: str, speed: float, sim: dict,
     procs = {}
     for n in nations:
         p = _write_node_yaml(out, n, cfgs[n], nats, {"speed": speed, "start_wall": start, "timing": True,
+                                                     "end_s": float(sim["duration_s"]) if "duration_s" in sim else None,
                                                      "detections": str(out / n / "detections.jsonl")})
         procs[n] = subprocess.Popen([sys.executable, "-m", "skyweave.cli.main", "node", "--config", str(p)],
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -44,6 +44,7 @@ NODE_KEYS = {
     "start_wall": "wall-clock instant (Unix s) of scenario time 0 (default: now)", "timing": "log latency timings",
     "tracker": "tracker parameters (see skyweave track --help)", "fusion": "fuser parameters (docs/fusion.md)",
     "grace_s": "seconds to keep listening after the last scan (default 2)",
+    "end_s": "scenario time (s) the node runs to, paced, even when its own scans end sooner (default: its last scan)",
     "replicas": "JetStream replicas of the node's stream (1 on one server, 3 on a 3-server cluster; default 1)",
     "connect_retry_s": "how long to keep trying to reach NATS at start, with back-off (default 30 s)",
     "nats_user": "the node's NATS user (its nation's identity on the cluster; docs/messages.md)",
@@ -234,6 +235,7 @@ class NodeSetup:
     speed: float = 1.0
     start_wall: float | None = None
     grace_s: float = 2.0
+    end_s: float | None = None
     timing: bool = False
 
     @property
@@ -297,6 +299,7 @@ class NodeSetup:
             speed=_number(c, config_path, "speed", 1.0),
             start_wall=None if start_wall is None else _number(c, config_path, "start_wall", 0.0),
             grace_s=_number(c, config_path, "grace_s", 2.0), timing=bool(c.get("timing", False)),
+            end_s=None if c.get("end_s") is None else _number(c, config_path, "end_s", 0.0),
         )
 
     def start(self, sinks: Iterable = (), say: Callable[[str], None] | None = None) -> LiveNode:
@@ -367,6 +370,14 @@ class LiveNode:
         try:
             try:
                 self.errors = drive({s.nation: nd}, source, s.sensors, pace=pace, progress=progress)
+                end = getattr(s, "end_s", None)
+                if end is not None and speed > 0:
+                    # its own scans may end (or never begin: a ship that joins after the run's
+                    # end) before the run does: keep the clock, the ticks and the picture going
+                    pace(end)
+                    nd.advance(end)
+                    if nd.due(end):
+                        nd.tick(end)
             except _Stopped:
                 self.errors, self.stopped = source.errors, True
             self.bus.flush()
