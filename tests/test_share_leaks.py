@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skyweave.share import Gate, Keyring, Publisher, Sequencer, TrackReport, generate_key
+from skyweave.share.bus import InProcessBus
 from skyweave.share.endpoint import Frame
 from skyweave.share.schema import Envelope, encode_body, encode_envelope, make_msg_id
 from skyweave.share.signing import sign_envelope
@@ -22,6 +23,18 @@ POOL = ["USA", "JPN", "AUS", "GBR", "CAN", "NZL", "KOR", "FRA", "DEU", "IND"]
 KEYS = {n: generate_key() for n in POOL}
 RING = Keyring({n: k.public_key() for n, k in KEYS.items()})
 CLASSES = ["aircraft", "cruise", "ballistic", "unknown"]
+
+
+class Recording(InProcessBus):
+    """The in-process bus, keeping every frame published (bytes, in order)."""
+
+    def __init__(self):
+        super().__init__()
+        self.frames = []
+
+    def publish(self, subject, data, *, msg_id=None):
+        self.frames.append(data)
+        super().publish(subject, data, msg_id=msg_id)
 
 
 def random_report(rng: random.Random, uid: int, sender: str, nations: list[str]) -> TrackReport:
@@ -144,17 +157,7 @@ def test_no_existence_leaks_over_random_pictures_lineages_and_deletions():
     import numpy as np
 
     from skyweave.node.share_link import ReportFlags, ShareLink
-    from skyweave.share.bus import InProcessBus
     from skyweave.share.schema import decode_body, decode_envelope
-
-    class Recording(InProcessBus):
-        def __init__(self):
-            super().__init__()
-            self.frames = []
-
-        def publish(self, subject, data, *, msg_id=None):
-            self.frames.append(data)
-            super().publish(subject, data, msg_id=msg_id)
 
     rng = random.Random(20261129)
     n_named = n_unnamed = n_deleted = n_checked = 0
@@ -230,18 +233,8 @@ def test_no_leaks_with_per_recipient_plans_and_alerts():
     import numpy as np
 
     from skyweave.node.share_link import PartnerPlan, ReportFlags, ShareLink
-    from skyweave.share.bus import InProcessBus
     from skyweave.share.schema import decode_body, decode_envelope
     from skyweave.warn.alerts import AlertUpdate
-
-    class Recording(InProcessBus):
-        def __init__(self):
-            super().__init__()
-            self.frames = []
-
-        def publish(self, subject, data, *, msg_id=None):
-            self.frames.append(data)
-            super().publish(subject, data, msg_id=msg_id)
 
     rng = random.Random(20261130)
     n_checked = n_deleted = n_alerts = 0
