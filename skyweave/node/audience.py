@@ -1,5 +1,5 @@
-"""Per-recipient estimates: one tracker per releasability audience (issue 12, docs/fusion.md,
-"Who reports what to whom").
+"""Per-recipient estimates: one tracker and warner per releasability audience (issue 12,
+docs/fusion.md "Who reports what to whom", docs/warning.md "Joint alerts").
 
 A node sends each partner the best estimate of each object that partner may see. Its main
 tracker uses every one of its sensors, so a track one of them updated carries that sensor's
@@ -11,7 +11,10 @@ to p (its *audience* sensors), and reports to p from that tracker:
 - partners whose audience sensors are all the node's air sensors are served by the main tracker
   (no extra cost);
 - partners with the same audience sensors share one extra tracker;
-- a partner to whom no air sensor is releasable gets no track reports.
+- a partner to whom no air sensor is releasable gets no track reports;
+- an audience that may not see every sensor (air or infrared) also has a missile warner of its
+  own, made by :class:`~skyweave.node.core.NodeCore`, whose alerts are made only from what its
+  partners may see (the USA's for the UK: its ship's radar, without the space-based infrared).
 
 Each audience track is tied to the main track of the same object by the detections they share:
 after every scan, tracks of the two trackers updated by the same measurement are the same object
