@@ -61,7 +61,6 @@ class AudienceView:
     pic: Frame
     main_index: np.ndarray
     marks: list[tuple[str, ...]]
-    is_main: bool
 
 
 class Audience:
@@ -187,14 +186,14 @@ class AudienceSet:
         out = []
         for aud in self.audiences:
             if aud.is_main:
-                out.append(AudienceView(aud.partners, main_pic, np.arange(len(main_pic)), main_marks, True))
+                out.append(AudienceView(aud.partners, main_pic, np.arange(len(main_pic)), main_marks))
                 continue
             if not aud.sensor_ids:   # infrared only: no tracks to report
                 continue
                 continue
             pic = aud.tracker.picture()
             idx = self._main_index(aud, pic, main_pic)
-            out.append(AudienceView(aud.partners, pic, idx, self._marks(aud, pic), False))
+            out.append(AudienceView(aud.partners, pic, idx, self._marks(aud, pic)))
         return out
 
     def _marks(self, aud: Audience, pic: Frame) -> list[tuple[str, ...]]:

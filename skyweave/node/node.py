@@ -421,8 +421,7 @@ class NationNode:
         tracks alone is this node's own bug and is raised."""
         max_age = self.config.fuser.max_age_s
         keys = self.link.remote_keys(t, max_age)
-        also = self.link.remote_also_to(keys) if offered is not None else None
-        rel = self.link.remote_released(keys) if offered is not None else None
+        also, rel = self.link.remote_said(keys) if offered is not None else (None, None)
         try:
             return self.fuser.update(t_fuse, local, self.link.remote_set(t, max_age, keys), offered, also, rel)
         except Exception:

@@ -381,27 +381,22 @@ class ShareLink:
             releasable_to=[tuple(r.releasable_to) for r in rs], dims=self.dims,
         )
 
-    def remote_released(self, keys: list[str] | None = None) -> dict[str, tuple[str, ...]]:
-        """source key -> the nations the report's sender releases its own number to (only
-        reports that say it: TrackReport.ntn_released)."""
+    def remote_said(self, keys: list[str] | None = None):
+        """What the partners' reports under ``keys`` say beyond their track, in one pass:
+        (source key -> the nations its sender reports that object to, with the quality of each:
+        TrackReport.also_to; source key -> the nations its sender releases its own number to:
+        TrackReport.ntn_released), each only for the reports that say it."""
         keys = list(self.remote) if keys is None else keys
-        out = {}
+        also, released = {}, {}
         for k in keys:
             r = self.remote.get(k)
-            if r is not None and r.ntn_released:
-                out[k] = tuple(r.ntn_released)
-        return out
-
-    def remote_also_to(self, keys: list[str] | None = None) -> dict[str, dict[str, int]]:
-        """source key -> the nations its sender says it reports that object to, with the quality
-        of each (only reports that say it: TrackReport.also_to)."""
-        keys = list(self.remote) if keys is None else keys
-        out = {}
-        for k in keys:
-            r = self.remote.get(k)
-            if r is not None and r.also_to is not None:
-                out[k] = r.also_to
-        return out
+            if r is None:
+                continue
+            if r.also_to is not None:
+                also[k] = r.also_to
+            if r.ntn_released:
+                released[k] = tuple(r.ntn_released)
+        return also, released
 
     # ------------------------------------------------------------------ out
 
