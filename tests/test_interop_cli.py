@@ -307,3 +307,89 @@ def test_the_docs_first_example_runs_as_written(tmp_path, monkeypatch):
     code, out = run(*args)
     assert code == 0, out
     assert "detections: 1" in out and (tmp_path / "rec" / "sensors.json").exists()
+
+
+def test_export_tak_protobuf_file_tcp_and_udp(tmp_path):
+    """TAK protocol v1: the stream form in the file and over TCP, the mesh form over UDP; each
+    message read back by takproto itself and holding the same event as the CoT XML export."""
+    takproto = pytest.importorskip("takproto")
+    _s, t, a = _picture(tmp_path)
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    udp.settimeout(10)
+    got = bytearray()
+
+    def listen():
+        conn, _ = srv.accept()
+        with conn:
+            while chunk := conn.recv(65536):
+                got.extend(chunk)
+
+    th = threading.Thread(target=listen)
+    th.start()
+    code, out = run("export", "tak", t, "--alerts", a, "--out", tmp_path / "p.tak",
+                    "--send", f"127.0.0.1:{srv.getsockname()[1]}", "--udp", f"127.0.0.1:{udp.getsockname()[1]}")
+    th.join(10)
+    srv.close()
+    assert code == 0, out
+    datagrams = [udp.recv(65536) for _ in range(4)]
+    udp.close()
+    data = (tmp_path / "p.tak").read_bytes()
+    assert bytes(got) == data
+    code, out = run("export", "cot", t, "--alerts", a, "--out", tmp_path / "p.cot")
+    assert code == 0, out
+    xml = [ET.fromstring(x) for x in (tmp_path / "p.cot").read_text().splitlines()]
+    from skyweave.interop.export import tak_messages
+
+    ours = list(tak_messages(data))
+    assert len(ours) == len(xml) == 4
+    mesh = [takproto.parse_proto(bytearray(d)) for d in datagrams]
+    assert all(d[:3] == b"\xbf\x01\xbf" for d in datagrams)
+    # takproto's own reader, message by message on the stream form
+    pos = 0
+    for m in ours:
+        n = len(m.SerializeToString())
+        size = 1 + max(1, (n.bit_length() + 6) // 7) + n
+        assert takproto.parse_proto(bytearray(data[pos:pos + size])) == m
+        pos += size
+    assert pos == len(data)
+    for ev, m, mm in zip(xml, ours, mesh):
+        c = m.cotEvent
+        assert mm == m
+        assert (c.uid, c.type, c.how) == (ev.get("uid"), ev.get("type"), ev.get("how"))
+        pt = ev.find("point")
+        assert c.lat == pytest.approx(float(pt.get("lat")), abs=1e-7) and c.lon == pytest.approx(float(pt.get("lon")), abs=1e-7)
+        assert c.ce == float(pt.get("ce")) and c.le == float(pt.get("le"))
+        from datetime import datetime, timezone
+
+        for attr, key in (("sendTime", "time"), ("startTime", "start"), ("staleTime", "stale")):
+            when = datetime.strptime(ev.get(key), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+            assert getattr(c, attr) == round(when.timestamp() * 1000), (attr, key)
+    assert ours[0].cotEvent.detail.contact.callsign == "JPN-1" and ours[0].cotEvent.detail.track.speed > 0
+    assert "<ellipse" in ours[2].cotEvent.detail.xmlDetail and "impact in 390 s" in ours[2].cotEvent.detail.xmlDetail
+
+
+def test_tak_reader_names_the_offset_of_a_bad_message(tmp_path):
+    pytest.importorskip("takproto")
+    from skyweave.core.errors import FormatError
+    from skyweave.interop.export import tak_messages
+
+    _s, t, a = _picture(tmp_path)
+    code, out = run("export", "tak", t, "--out", tmp_path / "p.tak")
+    assert code == 0, out
+    data = (tmp_path / "p.tak").read_bytes()
+    assert len(list(tak_messages(data))) == 3
+    with pytest.raises(FormatError, match=r"byte 0.*0x00"):
+        list(tak_messages(b"\x00" + data))
+    with pytest.raises(FormatError, match="cut short"):
+        list(tak_messages(data[:-3]))
+
+
+def test_export_tak_without_takproto_says_which_extra(tmp_path, monkeypatch):
+    _s, t, _a = _picture(tmp_path)
+    monkeypatch.setitem(sys.modules, "takproto", None)  # import takproto now raises ImportError
+    code, out = run("export", "tak", t, "--out", tmp_path / "p.tak")
+    assert code == 1 and "pip install 'skyweave[tak]'" in out

@@ -1,4 +1,5 @@
-"""``skyweave export``: tracks (and alerts) as ASTERIX CAT062, Cursor-on-Target, GeoJSON or KML (docs/interop.md)."""
+"""``skyweave export``: tracks (and alerts) as ASTERIX CAT062, Cursor-on-Target (XML or TAK protobuf), GeoJSON or KML
+(docs/interop.md)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import click
 
 from skyweave.cli.common import Failure, fail, make_parent, need_file
 from skyweave.core.errors import FormatError
-from skyweave.interop.export import EXPORT_FORMATS, CotSender, make_writer, merge_stream, read_alerts, read_track_updates
+from skyweave.interop.export import (EXPORT_FORMATS, CotSender, MissingExtra, UdpSender, make_writer, merge_stream, read_alerts,
+                                     read_track_updates)
 from skyweave.io.formats import load_sensors
 
 SHOW = 10
@@ -23,6 +25,16 @@ def _hostport(ctx, param, value):
     return host, int(port)
 
 
+def _both(*senders):
+    """One callable sending to each of ``senders`` that is not None (None if there is none)."""
+    live = [s for s in senders if s is not None]
+    if not live:
+        return None
+    if len(live) == 1:
+        return live[0]
+    return lambda data: [s(data) for s in live]
+
+
 @click.command()
 @click.argument("fmt", metavar="FORMAT", type=click.Choice(EXPORT_FORMATS))
 @click.argument("tracks", type=click.Path(path_type=Path))
@@ -31,20 +43,26 @@ def _hostport(ctx, param, value):
 @click.option("--alerts", "alerts_path", type=click.Path(path_type=Path), help="alerts.jsonl to export with the tracks.")
 @click.option("--out", "out", type=click.Path(path_type=Path), help="File to write.")
 @click.option("--send", callback=_hostport, metavar="HOST:PORT",
-              help="cot only: also stream the events over TCP to a TAK server or client (e.g. localhost:8087).")
+              help="cot and tak: also stream the events over TCP to a TAK server or client (e.g. localhost:8087); "
+                   "tak sends the TAK protocol's stream form.")
+@click.option("--udp", callback=_hostport, metavar="HOST:PORT",
+              help="cot and tak: also send each event as one UDP datagram, e.g. to TAK's mesh 239.2.3.1:6969 "
+                   "(tak sends the mesh form).")
 @click.option("--sac", type=click.IntRange(0, 255), default=0, show_default=True, help="cat062: System Area Code.")
 @click.option("--sic", type=click.IntRange(0, 255), default=1, show_default=True, help="cat062: System Identification Code.")
-def export(fmt, tracks, sensors_path, alerts_path, out, send, sac, sic):
-    """Write TRACKS (tracks.jsonl) as FORMAT: cat062 (ASTERIX CAT062 + CAT065), cot, geojson or kml.
+def export(fmt, tracks, sensors_path, alerts_path, out, send, udp, sac, sic):
+    """Write TRACKS (tracks.jsonl) as FORMAT: cat062 (ASTERIX CAT062 + CAT065), cot (Cursor-on-Target
+    XML), tak (the same events as TAK protocol v1 protobuf), geojson or kml.
 
     Positions are placed on the WGS-84 ellipsoid from the sensors file's origin; times from its
     epoch. Bad lines are reported with their line numbers and skipped.
     """
     need_file(tracks, "TRACKS")
-    if out is None and send is None:
-        raise click.UsageError("give --out FILE (or, for cot, --send HOST:PORT)")
-    if send is not None and fmt != "cot":
-        raise click.UsageError("--send streams Cursor-on-Target only: use it with FORMAT cot")
+    if out is None and send is None and udp is None:
+        raise click.UsageError("give --out FILE (or, for cot and tak, --send HOST:PORT or --udp HOST:PORT)")
+    for opt, val in (("--send", send), ("--udp", udp)):
+        if val is not None and fmt not in ("cot", "tak"):
+            raise click.UsageError(f"{opt} streams Cursor-on-Target only: use it with FORMAT cot or tak")
     sp = sensors_path or tracks.with_name("sensors.json")
     need_file(sp, "--sensors")
     try:
@@ -61,8 +79,19 @@ def export(fmt, tracks, sensors_path, alerts_path, out, send, sac, sic):
     if out is not None:
         make_parent(out, "--out")
     sender = CotSender(*send) if send else None
-    kw = {"sac": sac, "sic": sic} if fmt == "cat062" else ({"send": sender} if fmt == "cot" else {})
-    fh = open(out, "wb" if fmt == "cat062" else "w") if out is not None else None
+    try:
+        udp_sender = UdpSender(*udp) if udp else None
+    except OSError as e:
+        raise Failure(f"--udp {udp[0]}:{udp[1]}: {e.strerror or e}") from None
+    if fmt == "cat062":
+        kw = {"sac": sac, "sic": sic}
+    elif fmt == "cot":
+        kw = {"send": _both(sender, udp_sender)}
+    elif fmt == "tak":
+        kw = {"send": sender, "mesh": udp_sender}
+    else:
+        kw = {}
+    fh = open(out, "wb" if fmt in ("cat062", "tak") else "w") if out is not None else None
     updates = tracks_n = 0
     try:
         writer = make_writer(fmt, fh, sensors, **kw)
@@ -74,17 +103,22 @@ def export(fmt, tracks, sensors_path, alerts_path, out, send, sac, sic):
             else:
                 writer.alert(item)
         writer.close()
+    except MissingExtra as e:
+        raise Failure(str(e)) from None
     except OSError as e:
-        raise Failure(f"{'--send ' + ':'.join(map(str, send)) if send else out}: {e.strerror or e}") from None
+        where = f"--send {send[0]}:{send[1]}" if send else (f"--udp {udp[0]}:{udp[1]}" if udp and out is None else out)
+        raise Failure(f"{where}: {e.strerror or e}") from None
     finally:
         if fh is not None:
             fh.close()
-        if sender is not None:
-            sender.close()
+        for snd in (sender, udp_sender):
+            if snd is not None:
+                snd.close()
     for e in errors[:SHOW]:
         click.echo(f"skipped: {e}", err=True)
     click.echo(f"{updates} updates, {tracks_n} track states, {len(alerts)} alert updates"
                + (f", {len(errors)} bad lines skipped" if errors else "")
-               + (f"; wrote {out}" if out else "") + (f"; sent to {send[0]}:{send[1]}" if send else ""))
+               + (f"; wrote {out}" if out else "") + (f"; sent to {send[0]}:{send[1]}" if send else "")
+               + (f"; sent to {udp[0]}:{udp[1]} (udp)" if udp else ""))
     if updates == 0 and not alerts:
         raise Failure(f"{tracks}: no track line to export")

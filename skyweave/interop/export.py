@@ -12,6 +12,11 @@ file that holds its epoch and origin, and optionally an alerts.jsonl. Every writ
   ``u-d-c-e``, an ellipse drawing at the predicted impact point: the 95 % impact ellipse's
   semi-axes and orientation, the threat and time to impact in ``remarks``; ``ce`` the 1-σ along
   the major axis, semi-major / 2.4477);
+- :class:`TakOut`: the same events as TAK Protocol version 1 protobuf (``TakMessage``, built with
+  the ``takproto`` package, MIT, an optional extra ``skyweave[tak]``): the *stream* form (0xBF, a
+  varint length, the message) to a file or a TCP connection, or the *mesh* form (0xBF 0x01 0xBF,
+  the message) one per UDP datagram, e.g. to the situational-awareness multicast group
+  239.2.3.1:6969 that ATAK and WinTAK listen on;
 - :class:`GeoJsonOut` and :class:`KmlOut`: each track as a line of its positions and a point at
   its last one; each alert as its launch point and its last impact ellipse as a polygon.
 """
@@ -35,9 +40,10 @@ from skyweave.interop.modes import SIGMA_PER_R95
 from skyweave.io.formats import JSON_ERRORS, iter_state_lines, loads_json
 
 __all__ = ["EXPORT_FORMATS", "TrackUpdate", "read_track_updates", "read_alerts", "Cat062Out", "CotOut", "GeoJsonOut",
-           "KmlOut", "make_writer", "cot_event", "alert_event", "ellipse_ring", "CotSender", "merge_stream"]
+           "KmlOut", "TakOut", "MissingExtra", "make_writer", "cot_event", "alert_event", "ellipse_ring", "CotSender", "UdpSender",
+           "merge_stream", "tak_messages"]
 
-EXPORT_FORMATS = ("cat062", "cot", "geojson", "kml")
+EXPORT_FORMATS = ("cat062", "cot", "tak", "geojson", "kml")
 CE_UNKNOWN = 9999999.0
 
 
@@ -202,6 +208,12 @@ def _iso(epoch: datetime, t: float) -> str:
     return (epoch + timedelta(seconds=t)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
+def _ms(epoch: datetime, t: float) -> int:
+    """Unix milliseconds of scenario time ``t`` (s), cut to the millisecond as :func:`_iso` writes it."""
+    when = epoch + timedelta(seconds=t)
+    return (when - datetime(1970, 1, 1, tzinfo=when.tzinfo)) // timedelta(milliseconds=1)
+
+
 def cot_event(uid: str, typ: str, when: str, stale: str, lat: float, lon: float, hae: float, ce: float, le: float,
               detail: str = "", how: str = "m-f") -> str:
     """One CoT 2.0 event as XML text (no declaration); ``how`` ``m-f``: machine, fused (a track),
@@ -238,7 +250,7 @@ class CotOut:
         self.send = send
         self.events = 0
 
-    def _emit(self, text: str) -> None:
+    def _emit(self, text: str, t: float, stale_s: float) -> None:
         if self.out is not None:
             self.out.write(text + "\n")
         if self.send is not None:
@@ -258,13 +270,91 @@ class CotOut:
                 detail += '<remarks>ICAO %06X</remarks>' % icao
             self._emit(cot_event("skyweave." + str(tid), "a-u-A", when, stale, float(u.lat[k]), float(u.lon[k]),
                                  float(u.alt[k]) if u.three_d else 0.0, u.ce(k), sz if sz is not None else CE_UNKNOWN,
-                                 detail))
+                                 detail), u.t, self.stale_s)
 
     def alert(self, rec: dict) -> None:
-        self._emit(alert_event(rec, self.epoch))
+        self._emit(alert_event(rec, self.epoch, ALERT_STALE_S), float(rec["t"]), ALERT_STALE_S)
 
     def close(self) -> None:
         pass
+
+
+ALERT_STALE_S = 120.0
+
+
+class MissingExtra(RuntimeError):
+    """An optional package a format needs is not installed: the message says which extra brings it."""
+
+
+def _takproto():
+    try:
+        import takproto
+    except ImportError:
+        raise MissingExtra("the tak format needs the takproto package: pip install 'skyweave[tak]'") from None
+    return takproto
+
+
+class TakOut(CotOut):
+    """The CoT events of :class:`CotOut` as TAK Protocol version 1 ``TakMessage`` protobufs.
+
+    Each event is the CoT XML :class:`CotOut` writes, converted by ``takproto`` (the typed fields
+    -- point, contact, track -- in their protobuf fields, the rest of ``<detail>`` in
+    ``xmlDetail``), with its times set exactly in Unix milliseconds. ``out`` (a binary stream)
+    and ``send`` get the *stream* form; ``mesh`` (a callable taking bytes, e.g. a
+    :class:`UdpSender`) gets the *mesh* form, one message per call.
+    """
+
+    def __init__(self, out, sensors: SensorSet, *, stale_s: float = 30.0, send=None, mesh=None):
+        super().__init__(out, sensors, stale_s=stale_s, send=send)
+        self._tp = _takproto()
+        self.mesh = mesh
+
+    def _emit(self, text: str, t: float, stale_s: float) -> None:
+        tp = self._tp
+        msg = tp.functions.xml2message(text)
+        ev = msg.cotEvent
+        ev.sendTime = ev.startTime = _ms(self.epoch, t)
+        ev.staleTime = _ms(self.epoch, t + stale_s)
+        if self.out is not None or self.send is not None:
+            data = bytes(tp.functions.msg2proto(msg, tp.TAKProtoVer.STREAM))
+            if self.out is not None:
+                self.out.write(data)
+            if self.send is not None:
+                self.send(data)
+        if self.mesh is not None:
+            self.mesh(bytes(tp.functions.msg2proto(msg, tp.TAKProtoVer.MESH)))
+        self.events += 1
+
+
+def tak_messages(data: bytes, path: str | Path | None = None) -> Iterator:
+    """The ``TakMessage`` objects of a TAK Protocol version 1 *stream* (0xBF, varint length,
+    message, back to back), as :class:`TakOut` writes them. A byte that is not 0xBF where a
+    message must start, or a message cut short, raises :class:`FormatError` naming the file
+    (``path``) and the byte offset."""
+    TakMessage = _takproto().proto.TakMessage
+    i, n = 0, len(data)
+    while i < n:
+        if data[i] != 0xBF:
+            raise FormatError(path, None, f"byte {i}", "0xBF where a TAK message starts", f"0x{data[i]:02X}")
+        j, length, shift = i + 1, 0, 0
+        while True:
+            if j >= n or shift > 63:
+                raise FormatError(path, None, f"byte {i}", "a TAK message's varint length", "it cut short")
+            b = data[j]
+            length |= (b & 0x7F) << shift
+            j += 1
+            shift += 7
+            if not b & 0x80:
+                break
+        if j + length > n:
+            raise FormatError(path, None, f"byte {i}", f"a TAK message of {length} bytes", f"{n - j} bytes, cut short")
+        msg = TakMessage()
+        try:
+            msg.ParseFromString(data[j:j + length])
+        except Exception as e:  # protobuf's DecodeError
+            raise FormatError(path, None, f"byte {i}", "a TAK message (protobuf TakMessage)", str(e)) from None
+        yield msg
+        i = j + length
 
 
 class _Collect:
@@ -364,6 +454,8 @@ def make_writer(fmt: str, out, sensors: SensorSet, **kw):
         return Cat062Out(out, sensors, **kw)
     if fmt == "cot":
         return CotOut(out, sensors, **kw)
+    if fmt == "tak":
+        return TakOut(out, sensors, **kw)
     if fmt == "geojson":
         return GeoJsonOut(out, sensors)
     if fmt == "kml":
@@ -403,6 +495,26 @@ class CotSender:
                 self._sock.close()
             finally:
                 self._sock = None
+
+
+class UdpSender:
+    """Sends each event as one UDP datagram to ``host:port`` (a unicast address, or a multicast
+    group such as TAK's situational-awareness mesh 239.2.3.1:6969, with ``ttl`` hops)."""
+
+    def __init__(self, host: str, port: int, ttl: int = 1):
+        import socket
+
+        self.addr = (host, port)
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, ttl)
+        self.sent = 0
+
+    def __call__(self, data: bytes) -> None:
+        self._sock.sendto(data, self.addr)
+        self.sent += 1
+
+    def close(self) -> None:
+        self._sock.close()
 
 
 def merge_stream(updates: Iterator[TrackUpdate], alerts: list[dict]) -> Iterator[tuple[str, object]]:
