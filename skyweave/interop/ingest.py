@@ -40,7 +40,7 @@ from skyweave.interop.adsb import FT, WAITING, SIGMA_ALT_BARO_M, SIGMA_ALT_GNSS_
 from skyweave.interop.asterix import Cat021, Cat034, Cat048, decode_block, iter_blocks
 from skyweave.interop.cat048_table import cat048_table, walk_block
 from skyweave.interop.feeds import AvrReader, BeastReader, SbsReader
-from skyweave.interop.modes import SIGMA_PER_R95, crc24_heads, decode_frame, nacp_epu_m, nucp_r95_m
+from skyweave.interop.modes import FRAME_BYTES, SIGMA_PER_R95, crc24_heads, decode_frame, nacp_epu_m, nucp_r95_m
 from skyweave.interop.pcap import is_pcap, iter_udp
 from skyweave.interop.records import Tally
 
@@ -555,6 +555,12 @@ class Ingest:
             crcs = crc24_heads([f[1] for f in batch])
             for (ts, msg, pos), crc in zip(batch, crcs):
                 m = decode_frame(msg, crc)
+                if m is None and len(msg) == 14 and FRAME_BYTES[msg[0] >> 3] == 7:
+                    # a short reply (DF 0/4/5/11) in a 112-bit buffer, as some receivers and
+                    # recorders (rs1090, jet1090) write it: its 56 bits are the first 7 bytes
+                    m = decode_frame(msg[:7])
+                    if m is not None:
+                        tally.noted["short reply in a 14-byte frame"] += 1
                 if m is None:
                     tally.skip(fmt_where % (name, pos), "bad Mode S message", f"DF {msg[0] >> 3} in {len(msg)} bytes")
                     continue

@@ -40,13 +40,15 @@ class Skipped:
 class Tally:
     """Counts of one run: input records ``read``, ``decoded`` into a message, ``detections``
     written, ``skipped`` by reason, ``ignored`` (well-formed records that carry no position, by
-    kind), and the first ``keep`` :class:`Skipped` reports in ``errors``."""
+    kind), ``noted`` (records read in a tolerated but irregular form, by form), and the first
+    ``keep`` :class:`Skipped` reports in ``errors``."""
 
     read: int = 0
     decoded: int = 0
     detections: int = 0
     skipped: Counter = field(default_factory=Counter)
     ignored: Counter = field(default_factory=Counter)
+    noted: Counter = field(default_factory=Counter)
     errors: list = field(default_factory=list)
     keep: int = 1000
 
@@ -57,7 +59,7 @@ class Tally:
             self.errors.append(Skipped(where, reason, detail))
 
     def summary(self) -> str:
-        """One paragraph: read, decoded, detections, then skipped and ignored by reason."""
+        """One paragraph: read, decoded, detections, then skipped, ignored and noted by reason."""
         lines = [f"records read: {self.read}, decoded: {self.decoded}, detections: {self.detections}"]
         if self.skipped:
             lines.append(f"skipped: {sum(self.skipped.values())} (" + ", ".join(
@@ -65,4 +67,7 @@ class Tally:
         if self.ignored:
             lines.append("without a position: " + ", ".join(
                 f"{k}: {v}" for k, v in sorted(self.ignored.items(), key=lambda kv: (-kv[1], kv[0]))))
+        if self.noted:
+            lines.append("read with care: " + ", ".join(
+                f"{k}: {v}" for k, v in sorted(self.noted.items(), key=lambda kv: (-kv[1], kv[0]))))
         return "\n".join(lines)
