@@ -10,7 +10,10 @@ dropped lines, fed through the whole decode to detections (``Ingest.run``) of it
 
 - ``asterix`` (raw blocks), ``pcap`` (a capture), ``beast``, ``avr``, ``sbs``;
 - ``modes``: :func:`~skyweave.interop.modes.decode_frame` on random 7- and 14-byte messages and
-  the ADS-B decoder on them (random parities are mostly wrong: the parity is forced right).
+  the ADS-B decoder on them (random parities are mostly wrong: the parity is forced right);
+- ``tak``: :func:`~skyweave.interop.export.tak_messages` on TAK protocol streams that
+  ``skyweave export tak`` writes (needs takproto): a bad message must raise ``FormatError`` naming
+  its byte offset, and nothing else may be raised.
 
 Outcomes: ``ok``; anything raised is a crash, and so is a skipped-record report without its
 byte offset or line number, and a line reader that loses a line (every non-blank line must be
@@ -45,7 +48,7 @@ from skyweave.interop.modes import crc24, decode_frame  # noqa: E402
 from skyweave.interop.adsb import AdsbDecoder  # noqa: E402
 
 #: share of the inputs each reader gets
-WEIGHTS = {"asterix": 30, "pcap": 10, "beast": 20, "avr": 15, "sbs": 15, "modes": 10}
+WEIGHTS = {"asterix": 28, "pcap": 10, "beast": 18, "avr": 15, "sbs": 14, "modes": 10, "tak": 5}
 INTERESTING = [0x00, 0x01, 0x1A, 0x30, 0x22, 0x15, 0x80, 0xFE, 0xFF, 0x7F, 0x0A, 0x0D, 0x2A, 0x3B, 0x2C]
 WHERE = re.compile(r"(byte \d+|:\d+)")
 
@@ -85,10 +88,39 @@ def make_samples() -> dict[str, list[bytes]]:
         avr.append("\n".join(avr_line(m, int((ts - t0) * 12e6)) for ts, m in chunk).encode() + b"\n")
         avr.append("\n".join("%.3f *%s;" % (ts, m.hex()) for ts, m in chunk).encode() + b"\n")
         avr.append("\n".join(avr_line(m) for _, m in chunk).encode())
+        # short replies in 112-bit buffers, as rs1090 records them
+        avr.append("\n".join("%.3f *%s;" % (ts, (m + m).hex() if len(m) == 7 else m.hex()) for ts, m in chunk).encode())
         sbs.append("\n".join(
             f"MSG,3,1,1,406B90,1,2016/03/14,23:00:{i:02d}.000,2016/03/14,23:00:{i:02d}.000,EZY85MH,{38000 + i * 25},"
             f"450,90.5,{51.1 + i * 0.01:.5f},{7.2 + i * 0.01:.5f},-64,1000,0,0,0,0" for i in range(20)).encode() + b"\n")
-    return {"asterix": asterix, "pcap": [pcap[:2200], pcap[:600]], "beast": beast, "avr": avr, "sbs": sbs}
+    return {"asterix": asterix, "pcap": [pcap[:2200], pcap[:600]], "beast": beast, "avr": avr, "sbs": sbs,
+            "tak": tak_samples()}
+
+
+def tak_samples() -> list[bytes]:
+    """TAK protocol streams of a few track and alert events, as ``skyweave export tak`` writes them."""
+    import io
+    from datetime import datetime, timezone
+
+    import numpy as np
+
+    from skyweave.core.model import Origin, SensorSet
+    from skyweave.interop.export import TakOut, TrackUpdate
+
+    sensors = SensorSet(epoch=datetime(2024, 4, 10, tzinfo=timezone.utc), origin=Origin(35.0, 139.0, 0.0), sensors=())
+    out = io.BytesIO()
+    w = TakOut(out, sensors)
+    P = np.tile(np.diag([100.0, 100.0, 400.0, 25.0, 25.0, 25.0]), (3, 1, 1))
+    x = np.array([[0.0, 0.0, 9000.0, 200.0, 10.0, 0.0], [5e3, 1e3, 300.0, -50.0, 80.0, 1.0],
+                  [-2e4, 7e3, 12000.0, 0.0, -240.0, 0.0]])
+    for t in (10.0, 11.0):
+        w.tracks(TrackUpdate(t, ["JPN-1", "JPN-2", "USA-7"], x, P, np.array([35.0, 35.01, 35.06]),
+                             np.array([139.0, 139.05, 138.8]), x[:, 2], [0x86D2A1, None, None], True))
+    w.alert({"alert_id": "USA-W1", "t": 10.5, "threat": "ballistic", "time_to_impact_s": 390.0, "confidence": "high",
+             "places": ["Tokyo"], "impact": {"lat": 35.1, "lon": 139.1, "semi_major_m": 20000.0, "semi_minor_m": 8000.0,
+                                             "orientation_deg": 30.0}})
+    data = out.getvalue()
+    return [data, data[: len(data) // 2], data * 2]
 
 
 def mutate(rng: random.Random, data: bytes) -> bytes:
@@ -136,6 +168,17 @@ CFG = dict(day=date(2016, 5, 5), radar=(45.8, 16.0, 0.0), reference=(51.1, 7.2),
 
 def run_reader(reader: str, data: bytes) -> None:
     """Decode ``data`` with ``reader``; raise :class:`Crash` for a broken contract."""
+    if reader == "tak":
+        from skyweave.core.errors import FormatError
+        from skyweave.interop.export import tak_messages
+
+        try:
+            for _ in tak_messages(data):
+                pass
+        except FormatError as e:
+            if not re.search(r"byte \d+", str(e)):
+                raise Crash(f"a report without its place: {e}") from None
+        return
     if reader == "modes":
         dec = AdsbDecoder((51.1, 7.2))
         for k in range(0, len(data) - 13, 14):

@@ -104,3 +104,28 @@ def test_a_line_of_control_characters_is_a_bad_record_not_a_blank_one():
         assert list(job.run(fmt, b"\x1c\n  \n\x1f\x1e\n")) == []
         assert job.tally.read == 2
         assert [e.where for e in job.tally.errors] == ["h:1", "h:3"]   # named by line
+
+
+@FAST
+@given(st.binary(max_size=300), st.integers(0, 4000))
+def test_any_bytes_into_the_tak_reader_raise_only_a_placed_format_error(junk, at):
+    import pytest
+
+    pytest.importorskip("takproto")
+    import sys
+    from pathlib import Path
+
+    from skyweave.core.errors import FormatError
+    from skyweave.interop.export import tak_messages
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from fuzz_interop import tak_samples
+
+    good = tak_samples()[0]
+    at = min(at, len(good))
+    for data in (junk, good[:at] + junk + good[at:]):
+        try:  # any exception but a FormatError naming its byte fails the test
+            for _ in tak_messages(data):
+                pass
+        except FormatError as e:
+            assert re.search(r"byte \d+", str(e)), e
