@@ -235,25 +235,35 @@ def _check_cot(ev: ET.Element) -> None:
     assert ev.find("detail") is not None
 
 
-def test_export_cot_file_and_tcp_listener(tmp_path):
-    _s, t, a = _picture(tmp_path)
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(1)
-    port = srv.getsockname()[1]
-    got = bytearray()
+class _TcpListener:
+    """A local TCP server that accepts one connection and keeps what it receives in ``got``."""
 
-    def listen():
-        conn, _ = srv.accept()
+    def __init__(self):
+        self.srv = socket.socket()
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(1)
+        self.port = self.srv.getsockname()[1]
+        self.got = bytearray()
+        self.th = threading.Thread(target=self._listen)
+        self.th.start()
+
+    def _listen(self):
+        conn, _ = self.srv.accept()
         with conn:
             while chunk := conn.recv(65536):
-                got.extend(chunk)
+                self.got.extend(chunk)
 
-    th = threading.Thread(target=listen)
-    th.start()
-    code, out = run("export", "cot", t, "--alerts", a, "--out", tmp_path / "p.cot", "--send", f"127.0.0.1:{port}")
-    th.join(10)
-    srv.close()
+    def done(self) -> bytes:
+        self.th.join(10)
+        self.srv.close()
+        return bytes(self.got)
+
+
+def test_export_cot_file_and_tcp_listener(tmp_path):
+    _s, t, a = _picture(tmp_path)
+    tcp = _TcpListener()
+    code, out = run("export", "cot", t, "--alerts", a, "--out", tmp_path / "p.cot", "--send", f"127.0.0.1:{tcp.port}")
+    got = tcp.done()
     assert code == 0, out and "sent to 127.0.0.1" in out
     lines = (tmp_path / "p.cot").read_text().splitlines()
     assert len(lines) == 4  # 2 tracks at 10 s, the alert at 10.5 s, 1 track at 11 s
@@ -314,26 +324,13 @@ def test_export_tak_protobuf_file_tcp_and_udp(tmp_path):
     message read back by takproto itself and holding the same event as the CoT XML export."""
     takproto = pytest.importorskip("takproto")
     _s, t, a = _picture(tmp_path)
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(1)
+    tcp = _TcpListener()
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     udp.bind(("127.0.0.1", 0))
     udp.settimeout(10)
-    got = bytearray()
-
-    def listen():
-        conn, _ = srv.accept()
-        with conn:
-            while chunk := conn.recv(65536):
-                got.extend(chunk)
-
-    th = threading.Thread(target=listen)
-    th.start()
     code, out = run("export", "tak", t, "--alerts", a, "--out", tmp_path / "p.tak",
-                    "--send", f"127.0.0.1:{srv.getsockname()[1]}", "--udp", f"127.0.0.1:{udp.getsockname()[1]}")
-    th.join(10)
-    srv.close()
+                    "--send", f"127.0.0.1:{tcp.port}", "--udp", f"127.0.0.1:{udp.getsockname()[1]}")
+    got = tcp.done()
     assert code == 0, out
     datagrams = [udp.recv(65536) for _ in range(4)]
     udp.close()
