@@ -11,9 +11,10 @@ Two feeds, each served by a server in a child process (so its CPU and memory are
 ``--clients`` WebSocket viewers (nations in turn) connect for ``--seconds``; every item of every
 frame each receives is checked against its nation (a frame to the wrong nation is counted).
 
-    python benchmarks/bench_view.py --feed synthetic --tracks 5000 --clients 50 --seconds 20
+    python benchmarks/bench_view.py --feed synthetic --tracks 5000 --clients 50 --seconds 20 --client-procs 4
     python benchmarks/bench_view.py --feed demo --clients 8 --seconds 30
     python benchmarks/bench_view.py --feed synthetic --tracks 5000 --clients 0 --browser --seconds 15
+    python benchmarks/bench_view.py --costs --tracks 5000      # the server's CPU per picture, in-process
     python benchmarks/bench_view.py --screenshot docs/view.png     # the README's picture
 """
 
@@ -72,13 +73,8 @@ class SyntheticPicture:
         return self._src
 
 
-def synthetic_feed(views, n_tracks: int, seed: int = 1):
-    """A thread that gives every view a new picture of ``n_tracks`` moving tracks once a second."""
-    from datetime import datetime, timezone
-
-    from skyweave.core.model import Origin, SensorSet, SensorSpec
-    from skyweave.node.events import PictureFused
-
+def synthetic_inputs(n_tracks: int, seed: int = 1):
+    """(base positions, velocities, markings, ids) of the synthetic picture's ``n_tracks`` tracks."""
     rng = np.random.default_rng(seed)
     base = np.column_stack([rng.uniform(-600e3, 600e3, n_tracks), rng.uniform(-500e3, 500e3, n_tracks),
                             rng.uniform(3000, 12000, n_tracks)])
@@ -93,10 +89,60 @@ def synthetic_feed(views, n_tracks: int, seed: int = 1):
             k = int(rng.integers(1, 4))
             rel.append(tuple(sorted(rng.choice(NATIONS, size=k, replace=False))))
     ids = np.array([f"{rel[i][0]}-N{i:05d}" for i in range(n_tracks)])
+    return base, vel, rel, ids
+
+
+def synthetic_sensors():
+    from datetime import datetime, timezone
+
+    from skyweave.core.model import Origin, SensorSet, SensorSpec
+
     spec = SensorSpec(id="SYN-R1", nation="JPN", kind="radar", x=0, y=0, z=0, releasable_to=NATIONS, lat=38.0,
                       lon=135.0, max_range_m=500e3)
-    sensors = SensorSet(epoch=datetime(2024, 4, 10, tzinfo=timezone.utc), origin=Origin(37.5, 134.0, 0.0),
-                        sensors=(spec,))
+    return SensorSet(epoch=datetime(2024, 4, 10, tzinfo=timezone.utc), origin=Origin(37.5, 134.0, 0.0),
+                     sensors=(spec,))
+
+
+def server_costs(n_tracks: int, pictures: int = 8) -> dict:
+    """In this process, CPU ms (time.process_time) per picture of each serving step for one
+    nation's viewers: the picture to items (NationView.handle), the filtered delta
+    (Publisher.poll) and its JSON with the last nation check (encode_frame); the delta's bytes."""
+    from skyweave.node.events import PictureFused
+    from skyweave.web.app import encode_frame
+    from skyweave.web.view import NationView, Publisher
+
+    base, vel, rel, ids = synthetic_inputs(n_tracks)
+    views = {n: NationView(n) for n in NATIONS}
+    for v in views.values():
+        v.start(synthetic_sensors())
+    pubs = {n: Publisher(v, n) for n, v in views.items()}
+    rows = []
+    for k in range(pictures):
+        pic = SyntheticPicture(float(k), base, vel, rel, ids)
+        for n, v in views.items():
+            c0 = time.process_time()
+            v.handle(PictureFused(float(k), pic, n, tick=True))
+            c1 = time.process_time()
+            fr = pubs[n].poll()
+            c2 = time.process_time()
+            data = encode_frame(fr, n)
+            c3 = time.process_time()
+            if k >= 2:  # the first two: the snapshot and the first delta
+                rows.append((c1 - c0, c2 - c1, c3 - c2, len(data)))
+    a = np.array(rows) * [1000, 1000, 1000, 1]
+    med = np.median(a, axis=0)
+    return {"tracks": n_tracks, "per_nation_picture_cpu_ms_median": {
+        "items": round(float(med[0]), 1), "delta": round(float(med[1]), 1), "json": round(float(med[2]), 1),
+        "total": round(float(med[:3].sum()), 1)}, "delta_bytes_median": int(med[3]),
+        "four_nations_cpu_ms_per_picture": round(4 * float(med[:3].sum()), 1)}
+
+
+def synthetic_feed(views, n_tracks: int, seed: int = 1):
+    """A thread that gives every view a new picture of ``n_tracks`` moving tracks once a second."""
+    from skyweave.node.events import PictureFused
+
+    base, vel, rel, ids = synthetic_inputs(n_tracks, seed)
+    sensors = synthetic_sensors()
     for v in views.values():
         v.start(sensors)
 
@@ -217,9 +263,27 @@ async def client(port, nation, token, seconds, out):
     out.append(got)
 
 
-async def clients(port, toks, n, seconds):
+async def clients(port, toks, n, seconds, first: int = 0):
+    """``n`` viewers, the i-th (from ``first``) of nation NATIONS[i % 4]."""
     out = []
-    await asyncio.gather(*(client(port, NATIONS[i % 4], toks[NATIONS[i % 4]], seconds, out) for i in range(n)))
+    await asyncio.gather(*(client(port, NATIONS[i % 4], toks[NATIONS[i % 4]], seconds, out) for i in range(first, first + n)))
+    return out
+
+
+def clients_in_processes(port, toks, n, seconds, procs: int) -> list:
+    """``n`` viewers spread over ``procs`` processes (one Python process cannot parse and check
+    50 viewers' frames of 5,000 tracks as fast as a server sends them)."""
+    if procs <= 1:
+        return asyncio.run(clients(port, toks, n, seconds))
+    share = [n // procs + (k < n % procs) for k in range(procs)]
+    starts = np.cumsum([0] + share[:-1]).tolist()
+    kids = [subprocess.Popen([sys.executable, __file__, "--client-share", json.dumps(
+        {"port": port, "toks": toks, "n": m, "first": f, "seconds": seconds})], stdout=subprocess.PIPE, text=True)
+        for m, f in zip(share, starts) if m]
+    out = []
+    for k in kids:
+        o, _ = k.communicate()
+        out += json.loads(o)
     return out
 
 
@@ -243,14 +307,28 @@ def browser_frame_times(port, seconds: float) -> dict:
         n = page.evaluate("() => window.skyweave.tracks.size")
         render = np.array(page.evaluate("() => window.skyweave.renderMs") or [0.0])
         lat = np.array(page.evaluate("() => window.skyweave.latencyMs") or [float("nan")])
+        parts = np.array(page.evaluate("() => window.skyweave.partsMs") or [[np.nan, np.nan]], dtype=float)
+        stages = np.array(page.evaluate("() => window.skyweave.stagesMs") or [[np.nan] * 3], dtype=float)
         b.close()
     g = np.array(res[1:])
+
+    def p(a, q):
+        return round(float(np.nanpercentile(a, q)), 1) if np.isfinite(a).any() else None
+
     return {"tracks_on_page": n, "frames": len(g), "frame_ms_p50": round(float(np.percentile(g, 50)), 1),
             "frame_ms_p95": round(float(np.percentile(g, 95)), 1), "frame_ms_max": round(float(g.max()), 1),
             "update_js_ms_p50": round(float(np.percentile(render, 50)), 1),
             "update_js_ms_p95": round(float(np.percentile(render, 95)), 1), "updates": int(len(render)),
             "picture_to_pixels_ms_p50": round(float(np.percentile(lat, 50)), 1),
-            "picture_to_pixels_ms_p95": round(float(np.percentile(lat, 95)), 1)}
+            "picture_to_pixels_ms_p95": round(float(np.percentile(lat, 95)), 1),
+            # where the picture-to-pixels time goes (p50 / p95, ms): the server (picture to frame
+            # made), the socket (frame made to received by the page), the page (to its pixels)
+            "stage_server_ms": [p(stages[:, 0], 50), p(stages[:, 0], 95)],
+            "stage_socket_ms": [p(stages[:, 1], 50), p(stages[:, 1], 95)],
+            "stage_page_ms": [p(stages[:, 2], 50), p(stages[:, 2], 95)],
+            # the page's update JS split (p50 / p95, ms): map features, then panels and table
+            "update_map_ms": [p(parts[:, 0], 50), p(parts[:, 0], 95)],
+            "update_panels_ms": [p(parts[:, 1], 50), p(parts[:, 1], 95)]}
 
 
 def screenshot(path: str, speed: float) -> None:
@@ -297,26 +375,37 @@ def main():
     ap.add_argument("--warmup", type=float, default=5.0, help="seconds before measuring")
     ap.add_argument("--browser", action="store_true", help="also the page's frame times in headless Chromium")
     ap.add_argument("--screenshot", metavar="PNG", help="only take the README's screenshot")
+    ap.add_argument("--costs", action="store_true",
+                    help="only the server's CPU per picture and nation, in this process (items, delta, JSON)")
+    ap.add_argument("--client-procs", type=int, default=1, help="processes the WebSocket viewers are spread over")
+    ap.add_argument("--client-share", help=argparse.SUPPRESS)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         return serve(args)
+    if args.client_share:
+        c = json.loads(args.client_share)
+        print(json.dumps(asyncio.run(clients(c["port"], c["toks"], c["n"], c["seconds"], c["first"]))))
+        return None
     if args.screenshot:
         return screenshot(args.screenshot, args.speed)
+    if args.costs:
+        print(json.dumps(server_costs(args.tracks), indent=1))
+        return None
     proc, port = start_server(args)
     try:
         toks = tokens(port)
         time.sleep(args.warmup)
         cpu0, _ = proc_figures(proc.pid)
         t0 = time.monotonic()
-        res = asyncio.run(clients(port, toks, args.clients, args.seconds)) if args.clients else []
+        res = clients_in_processes(port, toks, args.clients, args.seconds, args.client_procs) if args.clients else []
         if not args.clients:
             time.sleep(args.seconds)
         wall = time.monotonic() - t0
         cpu1, rss = proc_figures(proc.pid)
         out = {"feed": args.feed, "tracks": args.tracks if args.feed == "synthetic" else "trilateral",
-               "clients": args.clients, "seconds": round(wall, 1),
+               "clients": args.clients, "client_procs": args.client_procs, "seconds": round(wall, 1),
                "server_cpu_pct_of_one_core": round(100 * (cpu1 - cpu0) / wall, 1), "server_rss_mib": round(rss / 2 ** 20, 1)}
         if res:
             bps = [r["bytes"] / r["elapsed"] for r in res]

@@ -3,13 +3,16 @@
 One server runs a shortened trilateral scenario live (the first ballistic launch at 5 s) through
 the four-nation network. Into the Japanese and the American views' streams the test puts one
 extra track releasable to the USA alone, and shows that it reaches the American page and never
-the Japanese one: not on the page, not in any WebSocket frame it received.
+the Japanese one: not on the page, not in any WebSocket frame it received. A second server
+replays a journaled 50 s run of the same scenario (``serve --journal``): the timeline seeks,
+plays at 5x, the tracks move and the ballistic alert appears at its recorded time.
 
 Set SKYWEAVE_VIEW_SCREENSHOT=PATH to keep a screenshot of the Japanese page with its alert.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -56,25 +59,34 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory):
-    import uvicorn
-
-    tmp = tmp_path_factory.mktemp("view")
+def short_scenario(tmp, duration_s: float):
+    """The trilateral scenario shortened: its first ballistic launch at 5 s, 30 airliners."""
     scn = yaml.safe_load(scenario_path("trilateral").read_text())
-    scn["duration_s"] = 600
+    scn["duration_s"] = duration_s
     scn["targets"] = [t for t in scn["targets"] if t["id"] not in ("BM2", "BM3")]
     for t in scn["targets"]:
         if t["id"] == "BM1":
             t["t_start"] = 5
     scn["traffic"]["count"] = 30
     (tmp / "scenario.yaml").write_text(yaml.safe_dump(scn))
-    views = {n: (InjectingView(n) if n in ("JPN", "USA") else NationView(n)) for n in DEMO_NATIONS}
-    users = UserStore()
-    for n in DEMO_NATIONS:
-        users.add(n.lower(), n, "viewer", PASSWORD)
-    server = ViewServer(views, users, speed=8.0, frame_interval_s=0.25)
-    net = DemoNetwork(views, tmp / "net", scenario=str(tmp / "scenario.yaml"), speed=8.0, red_team_every_s=40.0).start()
+    return tmp / "scenario.yaml"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    pw = playwright_api.sync_playwright().start()
+    b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    try:
+        yield b
+    finally:
+        b.close()
+        pw.stop()
+
+
+def serve_in_thread(server):
+    """A uvicorn server of ``server``'s app on a free port, on a thread: (url, uvicorn server, thread)."""
+    import uvicorn
+
     port = free_port()
     web = uvicorn.Server(uvicorn.Config(create_app(server), host="127.0.0.1", port=port, log_level="warning"))
     th = threading.Thread(target=web.run, daemon=True)
@@ -83,13 +95,23 @@ def live(tmp_path_factory):
     while not web.started and time.time() < deadline:
         time.sleep(0.1)
     assert web.started, "the server did not start"
-    pw = playwright_api.sync_playwright().start()
-    browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    return f"http://127.0.0.1:{port}", web, th
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory, browser):
+    tmp = tmp_path_factory.mktemp("view")
+    short_scenario(tmp, 600)
+    views = {n: (InjectingView(n) if n in ("JPN", "USA") else NationView(n)) for n in DEMO_NATIONS}
+    users = UserStore()
+    for n in DEMO_NATIONS:
+        users.add(n.lower(), n, "viewer", PASSWORD)
+    server = ViewServer(views, users, speed=8.0, frame_interval_s=0.25)
+    net = DemoNetwork(views, tmp / "net", scenario=str(tmp / "scenario.yaml"), speed=8.0, red_team_every_s=40.0).start()
+    url, web, th = serve_in_thread(server)
     try:
-        yield {"url": f"http://127.0.0.1:{port}", "server": server, "browser": browser, "net": net}
+        yield {"url": url, "server": server, "browser": browser, "net": net}
     finally:
-        browser.close()
-        pw.stop()
         web.should_exit = True
         th.join(10)
         net.stop()
@@ -214,3 +236,69 @@ def test_a_usa_only_track_never_reaches_a_japanese_viewer(live):
     assert jpn.locator("#tracks tbody tr").count() == 0
     jpn.close()
     usa.close()
+
+
+@pytest.fixture(scope="module")
+def replayed(tmp_path_factory, browser):
+    """A replay server (``serve --journal``) of a journaled 50 s run of the shortened scenario."""
+    from skyweave.api import run_network
+    from skyweave.web.replay import ReplayStore
+
+    tmp = tmp_path_factory.mktemp("replay")
+    run_network(str(short_scenario(tmp, 50)), tmp / "net", journal=tmp / "run.sqlite", progress=None,
+                red_team_every_s=40.0)
+    users = UserStore()
+    users.add("jpn", "JPN", "viewer", PASSWORD)
+    server = ViewServer({}, users, frame_interval_s=0.25, replay=ReplayStore(tmp / "run.sqlite"))
+    url, web, th = serve_in_thread(server)
+    try:
+        yield {"url": url, "server": server, "browser": browser}
+    finally:
+        web.should_exit = True
+        th.join(10)
+
+
+def test_the_timeline_replays_a_recorded_run(replayed):
+    frames = []
+    page = replayed["browser"].new_context(viewport={"width": 1600, "height": 900}).new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda p: frames.append(p if isinstance(p, str) else p.decode())))
+    page.goto(replayed["url"] + "/")
+    page.fill("#login-user", "jpn")
+    page.fill("#login-password", PASSWORD)
+    page.click("#login-submit")
+    page.wait_for_selector("#timeline:not([hidden])", timeout=15000)
+    page.wait_for_function("() => window.skyweave.replay && window.skyweave.replay.end > 40")
+    info = page.evaluate("() => window.skyweave.replay")
+    assert info["alerts"], info  # the launch is recorded as an alert JPN may see
+    t_alert = info["alerts"][0]["t"]
+    # seek to 10 s before the alert with the slider
+    page.evaluate("(t) => { const s = document.getElementById('tl-slider'); s.value = String(t); "
+                  "s.dispatchEvent(new Event('input')); s.dispatchEvent(new Event('change')); }", t_alert - 10)
+    page.wait_for_function("(t) => window.skyweave.replay.t === t && window.skyweave.tracks.size > 0", arg=t_alert - 10)
+    assert page.evaluate("() => window.skyweave.alerts.size") == 0
+    before = tracks_of(page)
+    clock0 = page.inner_text("#clock")
+    page.select_option("#tl-speed", "5")
+    page.click("#tl-play")
+    page.wait_for_function("() => window.skyweave.replay.playing && window.skyweave.replay.speed === 5")
+    page.wait_for_selector(".alert.open", timeout=30000)
+    shown_at = page.evaluate("() => window.skyweave.t")
+    assert shown_at >= t_alert, (shown_at, t_alert)  # not before its time
+    assert "BALLISTIC" in page.inner_text(".alert.open")
+    after = tracks_of(page)
+    moved = [k for k in before if k in after and (before[k]["lat"], before[k]["lon"]) != (after[k]["lat"], after[k]["lon"])]
+    assert len(moved) >= len(before) // 2, (len(moved), len(before))
+    assert page.inner_text("#clock") != clock0 and "replay" in page.inner_text("#tl-label")
+    page.click("#tl-play")  # pause
+    page.wait_for_function("() => !window.skyweave.replay.playing")
+    assert page.inner_text("#tl-label").endswith("paused")
+    assert len(frames) > 3
+    for f in frames:
+        fr = json.loads(f)
+        assert fr["nation"] == "JPN"
+        for key in ("tracks", "alerts"):
+            assert all("JPN" in it["releasable_to"] for it in fr.get(key) or ())
+    assert errors == []
+    page.close()

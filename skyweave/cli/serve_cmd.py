@@ -41,6 +41,9 @@ def _check_listen(host: str, port: int) -> None:
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
               help="NODE.yaml of one nation's node: run it over NATS as `skyweave node` does and serve its "
                    "picture to that nation's users (with --users)")
+@click.option("--journal", "journal_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="replay a recorded run (skyweave network run ... --journal FILE) on a timeline: each "
+                   "nation's users see that nation's recorded picture")
 @click.option("--users", "users_path", type=click.Path(dir_okay=False, path_type=Path),
               help="users file (skyweave users add); with --demo, its users are added to the demo's; "
                    "with --config, the users (only those of the node's nation may log in)")
@@ -53,7 +56,8 @@ def _check_listen(host: str, port: int) -> None:
 @click.option("--session-hours", default=8.0, show_default=True, type=click.FloatRange(min=0.01), help="session lifetime")
 @click.option("--classification", default="UNCLASSIFIED // EXERCISE", show_default=True,
               help="the classification banner's text")
-def serve(demo, demo_password, host, port, config_path, users_path, speed, duration, out, session_hours, classification):
+def serve(demo, demo_password, host, port, config_path, journal_path, users_path, speed, duration, out, session_hours,
+          classification):
     """Serve the joint command view: a live map, tracks, alerts and network health per nation.
 
     Each user belongs to a nation and sees only what that nation's node may see (the server
@@ -61,12 +65,20 @@ def serve(demo, demo_password, host, port, config_path, users_path, speed, durat
 
     --demo serves the four nations of the live demo network; --config NODE.yaml --users FILE runs
     one nation's node over NATS as `skyweave node` does and serves its picture to that nation's
-    users (docs/view.md).
+    users; --journal FILE replays a recorded run on a timeline (docs/view.md).
     """
+    ctx = click.get_current_context()
+    given = [f"--{p.replace('_', '-')}" for p in ("speed", "duration")
+             if ctx.get_parameter_source(p) is not click.core.ParameterSource.DEFAULT]
+    if journal_path is not None:
+        if demo or config_path is not None:
+            raise click.UsageError("--journal and --demo/--config: give one (a recorded run, the demo, or a node)")
+        if given:
+            raise click.UsageError(f"{', '.join(given)}: only with --demo (a replay's speed is set on its timeline)")
+        return serve_replay(journal_path, users_path, demo_password, host, port, out, session_hours, classification)
     if config_path is not None:
         if demo:
             raise click.UsageError("--config and --demo: give one (a node of your own, or the demo network)")
-        ctx = click.get_current_context()
         demo_only = [f"--{p.replace('_', '-')}" for p in ("demo_password", "speed", "duration")
                      if ctx.get_parameter_source(p) is not click.core.ParameterSource.DEFAULT]
         if demo_only:
@@ -76,7 +88,8 @@ def serve(demo, demo_password, host, port, config_path, users_path, speed, durat
                                    "(skyweave users add NAME --nation NATION --file FILE)")
         return serve_node(config_path, users_path, host, port, out, session_hours, classification)
     if not demo:
-        raise click.UsageError("nothing to serve: give --demo (the live trilateral network) or --config NODE.yaml --users FILE")
+        raise click.UsageError("nothing to serve: give --demo (the live trilateral network), --config NODE.yaml "
+                               "--users FILE, or --journal FILE (a recorded run)")
     from skyweave.web.users import MIN_PASSWORD, UserStore
 
     if demo_password is not None and len(demo_password) < MIN_PASSWORD:
@@ -209,9 +222,10 @@ def serve_node(config_path: Path, users_path: Path, host: str, port: int, out: P
         raise Failure(str(e)) from None
     logging.basicConfig(filename=str(out / "server.log"), level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    journaled = getattr(live, "journaled", None)  # NODE.yaml 'journal': the operators' identities go to it too
     server = ViewServer({nation: view}, users, sessions=Sessions(session_hours * 3600.0),
                         audit=AuditLog(out / "audit.jsonl"), speed=setup.speed if setup.speed > 0 else 1.0,
-                        classification=classification)
+                        classification=classification, journal=journaled.journal if journaled is not None else None)
     web = uvicorn.Server(uvicorn.Config(create_app(server), host=host, port=port, log_level="warning",
                                        ws_ping_interval=20.0))
     runner = NodeRunner(live, on_error=lambda: setattr(web, "should_exit", True))
@@ -237,3 +251,51 @@ def serve_node(config_path: Path, users_path: Path, host: str, port: int, out: P
     if not web.started:
         raise Failure(f"--port {port}: the web server did not start on {host}:{port} (the reason is above); "
                       "choose another --port")
+
+
+def serve_replay(journal_path: Path, users_path: Path | None, password: str | None, host: str, port: int,
+                 out: Path | None, session_hours: float, classification: str) -> None:
+    """``serve --journal``: a recorded run on a timeline; each nation's users see its own records.
+    Without --users, one viewer per recorded nation (its name in lower case) whose password is
+    --demo-password or a random one printed once."""
+    import uvicorn
+
+    from skyweave.node.journal import JournalError
+    from skyweave.web.app import ViewServer, create_app
+    from skyweave.web.replay import ReplayStore
+    from skyweave.web.users import MIN_PASSWORD, AuditLog, Sessions, UserStore
+
+    if password is not None and len(password) < MIN_PASSWORD:
+        raise click.BadParameter(f"at least {MIN_PASSWORD} characters", param_hint="--demo-password")
+    try:
+        store = ReplayStore(journal_path)
+    except JournalError as e:
+        raise Failure(str(e)) from None
+    if users_path is not None:
+        users = load_users(users_path)
+        logins = [u.user for u in users.list() if u.nation in store.nations]
+        if not logins:
+            raise Failure(f"--users {users_path}: no user of a nation the journal records ({', '.join(store.nations)})")
+        printed = False
+    else:
+        users = UserStore()
+        printed = password is None
+        password = password or secrets.token_urlsafe(9)
+        for n in store.nations:
+            users.add(n.lower(), n, "viewer", password)
+        logins = [n.lower() for n in store.nations]
+    _check_listen(host, port)
+    if out is None:
+        out = Path(tempfile.mkdtemp(prefix="skyweave-replay-"))
+    out = make_dir(out, "--out")
+    server = ViewServer({}, users, sessions=Sessions(session_hours * 3600.0), audit=AuditLog(out / "audit.jsonl"),
+                        classification=classification, replay=store)
+    url = f"http://{host}:{port}"
+    click.echo(f"skyweave joint command view, replaying {journal_path} "
+               f"({store.start:.0f}-{store.end:.0f} s of {', '.join(store.nations)}): {url}")
+    click.echo(f"  logins: {', '.join(logins)}" + (f", password: {password}  (shown once)" if printed else ""))
+    click.echo(f"  audit log: {out / 'audit.jsonl'}   (Ctrl-C stops)")
+    try:
+        uvicorn.run(create_app(server), host=host, port=port, log_level="warning", ws_ping_interval=20.0)
+    finally:
+        server.audit.close()

@@ -35,6 +35,7 @@ from pydantic import BaseModel, Field
 from skyweave import __version__
 from skyweave.web.picture import STANDARD_IDENTITIES, visible
 from skyweave.web.users import AuditLog, Sessions, User, UserStore
+from skyweave.web.replay import IDENTITY_KIND, MAX_SPEED, MIN_SPEED, ReplayCursor, ReplayStore
 from skyweave.web.view import NationView, Publisher
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -45,6 +46,12 @@ WS_UNAUTHORIZED = 4401
 class LoginIn(BaseModel):
     user: str = Field(..., max_length=64)
     password: str = Field(..., max_length=1024)
+
+
+class ReplayIn(BaseModel):
+    op: str = Field(..., description="play, pause, seek (to t) or speed")
+    t: float | None = Field(None, description="seek: scenario seconds")
+    speed: float | None = Field(None, ge=MIN_SPEED, le=MAX_SPEED, description="scenario seconds per wall-clock second")
 
 
 class IdentityIn(BaseModel):
@@ -76,8 +83,15 @@ class ViewServer:
 
     def __init__(self, views: dict[str, NationView], users: UserStore, *, sessions: Sessions | None = None,
                  audit: AuditLog | None = None, speed: float = 1.0, frame_interval_s: float = 0.5,
-                 classification: str = "UNCLASSIFIED // EXERCISE"):
+                 classification: str = "UNCLASSIFIED // EXERCISE", replay: ReplayStore | None = None,
+                 journal=None):
         self.views = views
+        #: a recorded run to replay instead of live views (``skyweave serve --journal``)
+        self.replay = replay
+        #: a journal being written (:class:`skyweave.node.journal.Journal`): operators' identities go to it
+        self.journal = journal
+        #: replay: each user's position on the timeline
+        self.cursors: dict[str, ReplayCursor] = {}
         self.users = users
         self.sessions = sessions if sessions is not None else Sessions()
         self.audit = audit if audit is not None else AuditLog()
@@ -95,11 +109,48 @@ class ViewServer:
         #: alert acknowledgements: user -> alert ids (kept while the server runs)
         self.acks: dict[str, set[str]] = {}
         self._snapshots: dict[str, tuple[int, bytes]] = {}
+        self._polled: dict[str, float] = {}
+        #: how often (s) the broadcaster looks for a new picture: a picture goes out within this
+        #: of its arrival, at most one frame every ``frame_interval_s`` per nation
+        self.check_interval_s = min(0.05, self.frame_interval_s)
         self._pub_lock = threading.Lock()
 
     def view_for(self, nation: str) -> NationView:
         """The view of ``nation``'s own node (an empty one when this server runs none for it)."""
         return self.views.get(nation, self.empty)
+
+    @property
+    def nations(self) -> tuple[str, ...]:
+        """The nations whose picture this server serves (live views, or a replay's)."""
+        return self.replay.nations if self.replay is not None else tuple(sorted(self.views))
+
+    def cursor(self, user: User) -> ReplayCursor:
+        """Replay: ``user``'s position on the timeline of their nation's records (one per user)."""
+        with self._pub_lock:
+            c = self.cursors.get(user.user)
+            if c is None or c.nation != user.nation:
+                c = self.cursors[user.user] = ReplayCursor(self.replay, user.nation)
+            return c
+
+    def view_of(self, user: User):
+        """What ``user`` looks at: their nation's live view, or (replay) their place on the timeline."""
+        if self.replay is not None:
+            c = self.cursor(user)
+            c.refresh()
+            return c
+        return self.view_for(user.nation)
+
+    def record_identity(self, user: User, track_id: str, sid: str, t: float | None) -> None:
+        """An operator's standard identity: into the audit log and, with a journal, as an
+        ``identity`` record of the user's nation (body: JSON ``track``, ``sid``, ``user``)."""
+        self.audit.write("identity_set", user=user.user, nation=user.nation, track=track_id, sid=sid,
+                         t=None if t is None else round(float(t), 2), replay=self.replay is not None)
+        if self.journal is not None:
+            try:
+                self.journal.write(user.nation, IDENTITY_KIND, t,
+                                   orjson.dumps({"track": track_id, "sid": sid, "user": user.user}).decode())
+            except ValueError as e:  # the node has closed its journal (its run ended): the audit log holds it
+                self.audit.write("identity_not_journaled", user=user.user, track=track_id, reason=str(e))
 
     def publisher(self, nation: str) -> Publisher:
         """The one publisher of ``nation``'s frames (made on first use, from any thread)."""
@@ -114,13 +165,24 @@ class ViewServer:
         """Poll every publisher that has viewers: (nation, seq, frame bytes) of each new frame
         (runs off the event loop: the diff and the encoding of a large picture take a while)."""
         out = []
-        for nation, clients in list(self.clients.items()):
-            if not clients:
-                continue
-            frame = self.publisher(nation).poll()
-            if frame is not None:
-                out.append((nation, frame["seq"], encode_frame(frame, nation)))
+        for nation in self.watched():
+            out += self.poll_nation(nation)
         return out
+
+    def watched(self) -> list[str]:
+        """The nations that have viewers now."""
+        return [n for n, c in list(self.clients.items()) if c]
+
+    def poll_nation(self, nation: str) -> list[tuple[str, int, bytes]]:
+        """[(nation, seq, frame bytes)] of ``nation``'s new frame, if one is due (at most one every
+        ``frame_interval_s`` of wall clock per nation), else []."""
+        pub = self.publisher(nation)
+        now = time.monotonic()
+        if now - self._polled.get(nation, -1e9) < self.frame_interval_s or not pub.pending():
+            return []
+        self._polled[nation] = now
+        frame = pub.poll()
+        return [] if frame is None else [(nation, frame["seq"], encode_frame(frame, nation))]
 
     def broadcast(self, frames) -> None:
         """Queue each frame of :meth:`poll_frames` for the viewers of its nation."""
@@ -172,11 +234,13 @@ def create_app(server: ViewServer) -> FastAPI:
     async def lifespan(app):
         async def broadcaster():
             while True:
-                await asyncio.sleep(server.frame_interval_s)
-                try:
-                    server.broadcast(await asyncio.to_thread(server.poll_frames))
-                except Exception as e:  # a bad frame must not stop the picture for everyone
-                    server.audit.write("broadcast_error", error=str(e))
+                await asyncio.sleep(server.check_interval_s)
+                for nation in server.watched():  # each nation's frame goes out as soon as it is made
+                    try:
+                        if server.publisher(nation).pending():
+                            server.broadcast(await asyncio.to_thread(server.poll_nation, nation))
+                    except Exception as e:  # a bad frame must not stop the picture for everyone
+                        server.audit.write("broadcast_error", error=str(e))
 
         task = asyncio.create_task(broadcaster())
         try:
@@ -223,11 +287,11 @@ def create_app(server: ViewServer) -> FastAPI:
             server.logins["failed"] += 1
             server.audit.write("login_failed", user=body.user, client=who)
             raise HTTPException(status_code=401, detail="bad user or password", headers={"WWW-Authenticate": "Bearer"})
-        if user.nation not in server.views:  # a node serves its own nation's picture, no other
+        if user.nation not in server.nations:  # a node serves its own nation's picture, no other
             server.logins["refused"] += 1
             refuse(request, 403, f"nation {user.nation} not served here", user,
                    detail=f"user {user.user!r} belongs to {user.nation}: this server serves the picture of "
-                          f"{', '.join(sorted(server.views))} only")
+                          f"{', '.join(server.nations)} only")
         s = server.sessions.open(user)
         server.logins["ok"] += 1
         server.audit.write("login", user=user.user, nation=user.nation, role=user.role, client=who)
@@ -243,19 +307,54 @@ def create_app(server: ViewServer) -> FastAPI:
     @app.get("/api/me", tags=["access"])
     def me(user: User = Depends(viewer)):
         return {"user": user.user, "nation": user.nation, "role": user.role, "classification": server.classification,
-                "speed": server.speed}
+                "speed": server.speed, "replay": server.replay is not None}
+
+    def replay_cursor(request: Request, user: User) -> ReplayCursor:
+        if server.replay is None:
+            refuse(request, 404, "no replay: this server is live", user,
+                   detail="this server serves the live picture, not a recorded run (skyweave serve --journal FILE)")
+        return server.cursor(user)
+
+    @app.get("/api/replay", tags=["replay"])
+    def replay_info(request: Request, user: User = Depends(viewer)):
+        """The replay timeline of the viewer's nation: start and end (scenario s), the UTC epoch,
+        the alerts' first times, and this user's place on it (``t``, ``playing``, ``speed``);
+        404 when the server is live."""
+        return replay_cursor(request, user).info()
+
+    @app.post("/api/replay", tags=["replay"])
+    def replay_control(body: ReplayIn, request: Request, user: User = Depends(viewer)):
+        """Move this user's place on the timeline: ``play``, ``pause``, ``seek`` (to ``t``), ``speed``
+        (0.5-20, with any op); the user's WebSocket follows at once (a seek sends a snapshot)."""
+        c = replay_cursor(request, user)
+        try:
+            return c.control(body.op, body.t, body.speed)
+        except ValueError as e:
+            raise HTTPException(status_code=422, detail=str(e)) from None
+
+    @app.get("/api/replay/state", tags=["replay"])
+    def replay_state(request: Request, t: float = Query(..., description="scenario seconds"),
+                     user: User = Depends(viewer)):
+        """The picture and alerts of the viewer's nation as recorded at ``t`` (the user's place on
+        the timeline does not move)."""
+        replay_cursor(request, user)  # 404 when live
+        store = server.replay
+        idx = store.picture_index(user.nation, t)
+        tracks = [it for it in store.tracks(user.nation, idx).values() if visible(it, user.nation)]
+        alerts = [it for it in store.alerts(user.nation, t).values() if visible(it, user.nation)]
+        return {"nation": user.nation, "t": t, "utc": store.utc(t), "tracks": tracks, "alerts": alerts}
 
     @app.get("/api/tracks", tags=["picture"])
     def tracks(user: User = Depends(viewer)):
         """The fused tracks of the viewer's nation's picture (only those releasable to it)."""
-        st = server.view_for(user.nation).state(user.nation)
+        st = server.view_of(user).state(user.nation)
         return {"nation": user.nation, "t": st["t"], "utc": st["utc"], "tracks": list(st["tracks"].values())}
 
     def one(request: Request, user: User, kind: str, item_id: str) -> dict:
-        st = server.view_for(user.nation).state(user.nation)
+        st = server.view_of(user).state(user.nation)
         it = st[kind].get(item_id)
         if it is None:
-            view = server.view_for(user.nation)
+            view = server.view_of(user)
             exists = item_id in (view.tracks if kind == "tracks" else view.alerts)
             refuse(request, 404, "not releasable to the viewer's nation" if exists else "no such item", user)
         return it
@@ -267,18 +366,21 @@ def create_app(server: ViewServer) -> FastAPI:
 
     @app.post("/api/tracks/{track_id}/identity", tags=["picture"])
     def set_identity(track_id: str, body: IdentityIn, request: Request, user: User = Depends(operator)):
-        """Set a track's standard identity (operators and admins); written to the audit log."""
+        """Set a track's standard identity (operators and admins); written to the audit log and, when
+        the server writes a journal, as an ``identity`` record. In a replay it holds on this user's
+        timeline only (the recording is not changed)."""
         if body.sid not in STANDARD_IDENTITIES:
             raise HTTPException(status_code=422, detail=f"sid {body.sid!r}: expected one of {', '.join(STANDARD_IDENTITIES)}")
         one(request, user, "tracks", track_id)
-        server.view_for(user.nation).set_identity(track_id, body.sid, user.user)
-        server.audit.write("identity_set", user=user.user, nation=user.nation, track=track_id, sid=body.sid)
+        view = server.view_of(user)
+        view.set_identity(track_id, body.sid, user.user)
+        server.record_identity(user, track_id, body.sid, view.t)
         return {"id": track_id, "sid": body.sid, "sid_source": user.user}
 
     @app.get("/api/alerts", tags=["picture"])
     def alerts(user: User = Depends(viewer)):
         """The missile-warning alerts of the viewer's nation's node (latest update of each)."""
-        st = server.view_for(user.nation).state(user.nation)
+        st = server.view_of(user).state(user.nation)
         return {"nation": user.nation, "t": st["t"], "utc": st["utc"], "alerts": list(st["alerts"].values())}
 
     @app.get("/api/alerts/{alert_id}", tags=["picture"])
@@ -297,23 +399,23 @@ def create_app(server: ViewServer) -> FastAPI:
     def acks(user: User = Depends(viewer)):
         """The alerts this user has acknowledged (of those the nation may see)."""
         mine = server.acks.get(user.user, set())
-        seen = server.view_for(user.nation).state(user.nation)["alerts"]
+        seen = server.view_of(user).state(user.nation)["alerts"]
         return {"acknowledged": sorted(a for a in mine if a in seen)}
 
     @app.get("/api/history", tags=["picture"])
     def history(request: Request, track: str | None = Query(None, description="one track's trail only"),
                 user: User = Depends(viewer)):
         """Track trails ([t, lat, lon, alt] points) and alert updates ([t, time to impact, ellipse semi-major])."""
-        h = server.view_for(user.nation).history(user.nation, track)
+        h = server.view_of(user).history(user.nation, track)
         if track is not None and not h["tracks"]:
-            exists = track in server.view_for(user.nation).tracks
+            exists = track in server.view_of(user).tracks
             refuse(request, 404, "not releasable to the viewer's nation" if exists else "no such item", user)
         return {"nation": user.nation, **h}
 
     @app.get("/api/health", tags=["picture"])
     def health(user: User = Depends(viewer)):
         """The network health panel of the viewer's node: partner links, data age, rejections."""
-        return server.view_for(user.nation).health(user.nation)
+        return server.view_of(user).health(user.nation)
 
     @app.get("/api/audit", tags=["admin"])
     def audit(user: User = Depends(admin), limit: int = Query(200, ge=1, le=2000)):
@@ -344,6 +446,9 @@ def create_app(server: ViewServer) -> FastAPI:
             return
         user = session.user
         await websocket.accept()
+        if server.replay is not None:
+            await replay_ws(websocket, token, user)
+            return
         client = Client(user)
         nation = user.nation
         server.clients.setdefault(nation, set()).add(client)  # before the snapshot: no delta after it is missed
@@ -391,6 +496,62 @@ def create_app(server: ViewServer) -> FastAPI:
             read_task.cancel()
             server.clients.get(nation, set()).discard(client)
             server.audit.write("ws_close", user=user.user, nation=nation, frames=client.frames, bytes=client.bytes)
+
+    async def replay_ws(websocket: WebSocket, token: str, user: User):
+        """A replay viewer: frames of this user's place on the timeline, as it plays; the socket
+        also takes the commands of ``POST /api/replay`` as JSON text ({op, t, speed})."""
+        nation = user.nation
+        cursor = server.cursor(user)
+        pub = Publisher(cursor, nation, server.speed, server.classification)
+        wake = asyncio.Event()
+        frames = sent = 0
+        server.audit.write("ws_open", user=user.user, nation=nation, replay=True)
+
+        async def reader():
+            while True:
+                msg = await websocket.receive()
+                if msg["type"] == "websocket.disconnect":
+                    return
+                try:
+                    cmd = orjson.loads(msg.get("text") or msg.get("bytes") or b"")
+                    cursor.control(str(cmd.get("op")), cmd.get("t"), cmd.get("speed"))
+                except (ValueError, TypeError, AttributeError) as e:
+                    await websocket.send_text(orjson.dumps({"type": "error", "detail": str(e)}).decode())
+                wake.set()
+
+        read_task = asyncio.create_task(reader())
+        last_info = None
+        try:
+            def next_frame():  # off the event loop: a large recorded picture takes a while to read and diff
+                cursor.refresh()
+                return pub.poll(), cursor.info()
+
+            while not read_task.done():
+                frame, info = await asyncio.to_thread(next_frame)
+                if frame is None and (info["playing"], info["speed"], info["run"]) != last_info:
+                    frame = {"type": "delta", "nation": nation, "seq": pub.seq, "t": info["t"],
+                             "utc": server.replay.utc(info["t"]), "tracks": [], "removed": [], "alerts": [],
+                             "alerts_removed": []}
+                if frame is not None:
+                    if server.sessions.get(token)[0] is None:
+                        await websocket.close(code=WS_UNAUTHORIZED)
+                        break
+                    frame["replay"] = info
+                    last_info = (info["playing"], info["speed"], info["run"])
+                    data = await asyncio.to_thread(encode_frame, frame, nation)
+                    await websocket.send_text(data.decode())
+                    frames += 1
+                    sent += len(data)
+                    server.sent_bytes[nation] += len(data)
+                    server.sent_frames[nation] += 1
+                wake.clear()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(wake.wait(), server.frame_interval_s)
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            read_task.cancel()
+            server.audit.write("ws_close", user=user.user, nation=nation, frames=frames, bytes=sent, replay=True)
 
     if (STATIC_DIR / "index.html").is_file():
         from fastapi.staticfiles import StaticFiles

@@ -116,6 +116,11 @@ class PictureItems:
         self.origin = tuple(float(v) for v in origin)
         self.own_sensors = tuple(own_sensors)
         self._local_sensors: dict[str, tuple[str, ...]] = {}
+        #: source tuple -> (sources list, nations list, own sensors list): one computation and one
+        #: set of list objects per distinct tuple (an unchanged track's lists are the same objects
+        #: from picture to picture, which the frames' diff compares by identity first)
+        self._by_sources: dict[tuple, tuple[list, list, list]] = {}
+        self._rel_lists: dict[tuple, list] = {}
 
     def local(self, frame) -> None:
         """Remember which own sensors hold each local track of a tracker frame."""
@@ -125,6 +130,8 @@ class PictureItems:
         for tid, b in zip(frame.ids, bits):
             b = int(b)
             out[str(tid)] = tuple(names[i] for i in range(min(len(names), 64)) if b >> i & 1)
+        if out != self._local_sensors:
+            self._by_sources = {}  # the own sensors of a source changed
         self._local_sensors = out
 
     def tracks(self, picture, overrides: Mapping[str, tuple[str, str]] | None = None) -> list[dict]:
@@ -165,12 +172,27 @@ class PictureItems:
         resp = np.asarray(picture.responsible).tolist()
         local_sensors = self._local_sensors
         prefix = own + ":"
+        by_sources = self._by_sources
+        if len(by_sources) > 4 * n + 1024:
+            by_sources.clear()
+        rel_lists = self._rel_lists
+        if len(rel_lists) > 4096:
+            rel_lists.clear()
         items = []
         for i in range(n):
-            sources = list(src[i])
+            key = tuple(src[i])
+            derived = by_sources.get(key)
+            if derived is None:
+                sources = list(key)
+                nations = sorted({s.split(":", 1)[0] for s in sources})
+                sensors = sorted({s for k in sources if k.startswith(prefix) for s in local_sensors.get(k[len(prefix):], ())})
+                derived = by_sources[key] = (sources, nations, sensors)
+            sources, nations, sensors = derived
+            r = tuple(rel[i])
+            rel_l = rel_lists.get(r)
+            if rel_l is None:
+                rel_l = rel_lists[r] = list(r)
             tid = str(ntn[i]) or (sources[0] if sources else f"{own}-{i}")
-            nations = sorted({s.split(":", 1)[0] for s in sources})
-            sensors = sorted({s for k in sources if k.startswith(prefix) for s in local_sensors.get(k[len(prefix):], ())})
             category = str(cls[i]) if cls[i] else "unknown"
             identity = _ident_text(int(ident[i]))
             sid, sid_source = overrides.get(tid) or (standard_identity(category, identity, nations, own), "rule")
@@ -181,7 +203,7 @@ class PictureItems:
                 "sigma_alt_m": sig_l[i], "quality": int(qual[i]), "category": category, "class_conf": conf[i],
                 "identity": identity, "sid": sid, "sid_source": sid_source,
                 "nations": nations, "sources": sources, "sensors": sensors,
-                "reporting": bool(resp[i]), "releasable_to": list(rel[i]),
+                "reporting": bool(resp[i]), "releasable_to": rel_l,
             })
         return items
 

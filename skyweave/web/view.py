@@ -229,10 +229,20 @@ class NationView:
                     "alerts": {k: list(self.alert_history.get(k, ())) for k in sorted(vis_a)}}
 
 
+_MISSING = object()
+
+
 def _changed(old: dict, new: dict) -> dict | None:
-    """The fields of ``new`` that differ from ``old`` (with ``id`` and ``releasable_to``), None if none."""
-    out = {k: v for k, v in new.items() if old.get(k) != v}
-    if not out or set(out) <= {"t"}:
+    """The fields of ``new`` that differ from ``old`` (with ``id`` and ``releasable_to``), None if none.
+    A field holding the same object in both is unchanged without a comparison (the track items
+    share their lists from picture to picture while they do not change)."""
+    out = {}
+    get = old.get
+    for k, v in new.items():
+        o = get(k, _MISSING)
+        if o is not v and o != v:
+            out[k] = v
+    if not out or (len(out) == 1 and "t" in out):
         return None
     for k in ALWAYS:
         out[k] = new[k]
@@ -272,6 +282,11 @@ class Publisher:
                 "utc": s["utc"], "speed": self.speed, "classification": self.classification,
                 "tracks": list(s["tracks"].values()), "alerts": list(s["alerts"].values()),
                 "health": s["health"], "sensors": s["sensors"], "wall": time.time()}
+
+    def pending(self) -> bool:
+        """True when the view has changed since the last frame (a cheap check: no state is taken)."""
+        prev = self._state
+        return not (prev["version"] == self.view.version and prev["run"] == self.view.run)
 
     def poll(self) -> dict | None:
         """The next frame: a delta, a snapshot when the run changed, or None when nothing did."""

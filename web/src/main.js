@@ -11,6 +11,9 @@ import VectorSource from 'ol/source/Vector.js';
 import GeoJSON from 'ol/format/GeoJSON.js';
 import Point from 'ol/geom/Point.js';
 import LineString from 'ol/geom/LineString.js';
+import MultiPoint from 'ol/geom/MultiPoint.js';
+import MultiLineString from 'ol/geom/MultiLineString.js';
+import { getVectorContext } from 'ol/render.js';
 import Polygon from 'ol/geom/Polygon.js';
 import { fromLonLat } from 'ol/proj.js';
 import { containsCoordinate } from 'ol/extent.js';
@@ -68,11 +71,14 @@ const cityStyle = (f) => new Style({
 });
 
 const coverageSource = new VectorSource();
-const trailSource = new VectorSource();
-const ellipseSource = new VectorSource();
-const leaderSource = new VectorSource();
+// the moving features' sources keep no spatial index: re-indexing thousands of geometries that
+// move every second costs more than drawing them (OpenLayers then draws all, culled per frame)
+const trailSource = new VectorSource({ useSpatialIndex: false });
+const ellipseSource = new VectorSource({ useSpatialIndex: false });
 const alertSource = new VectorSource();
-const trackSource = new VectorSource();
+// features of the labelled tracks only (at most LABELS_UP_TO, or the selected one): the symbols
+// and leaders of all tracks are drawn straight onto the map's canvas (symbolLayer below)
+const trackSource = new VectorSource({ useSpatialIndex: false });
 
 const AFF = { friend: 'F', assumed_friend: 'A', neutral: 'N', suspect: 'S', hostile: 'H', unknown: 'U', pending: 'P' };
 const COLOR = { friend: '#80e0ff', assumed_friend: '#80e0ff', neutral: '#aaffaa', suspect: '#ffcc66', hostile: '#ff8080',
@@ -106,11 +112,13 @@ function fl(alt) { return alt == null ? '' : String(Math.max(0, Math.round(alt /
 // the label's height: a flight level, or kilometres above FL600 (a ballistic missile)
 function height(alt) { return alt == null ? '' : alt > 18300 ? `${Math.round(alt / 1000)} km` : `FL${fl(alt)}`; }
 
-function trackStyle(f) {
-  const t = S.tracks.get(f.getId());
-  if (!t) return null;
-  const sel = S.selected === t.id;
-  return new Style({ image: symbolIcon(sidc(t), sel), zIndex: sel ? 10 : 1 });
+// one Style per symbol code (and selection): 5,000 tracks share a handful of styles and canvases
+const styleCache = new globalThis.Map();
+function symbolStyle(code, sel) {
+  const key = code + (sel ? '*' : '');
+  let st = styleCache.get(key);
+  if (!st) { st = new Style({ image: symbolIcon(code, sel) }); styleCache.set(key, st); }
+  return st;
 }
 
 function labelStyle(f) {
@@ -151,6 +159,25 @@ const alertStyle = (f) => {
   text: new Text({ text: 'launch', font: '10px sans-serif', fill: new Fill({ color: red }), offsetY: 12 }) });
 };
 
+// The symbols and velocity leaders of every track, drawn onto the map's canvas after this (empty)
+// layer renders: one MultiPoint per symbol style and one MultiLineString per leader colour, rebuilt
+// when a frame arrives. Moving thousands of OpenLayers features instead fires tens of thousands of
+// change events per update; this way an update of 5,000 tracks is a few array writes per track.
+const symbolLayer = new VectorLayer({ source: new VectorSource() });
+S.symbols = new globalThis.Map(); // style key -> { style, points: MultiPoint, n }
+S.leaderLines = new globalThis.Map(); // colour -> { style, lines: MultiLineString, n }
+S.drawnCounts = { tracks: 0, leaders: 0 };
+symbolLayer.on('postrender', (e) => {
+  const vc = getVectorContext(e);
+  let leaders = 0;
+  let tracks = 0;
+  if ($('show-leaders').checked) {
+    for (const g of S.leaderLines.values()) { vc.setStyle(g.style); vc.drawGeometry(g.lines); leaders += g.n; }
+  }
+  for (const g of S.symbols.values()) { vc.setStyle(g.style); vc.drawGeometry(g.points); tracks += g.n; }
+  S.drawnCounts = { tracks, leaders };
+});
+
 const map = new Map({
   target: 'map',
   controls: defaultControls({ attribution: false }).extend([new ScaleLine({ units: 'nautical' })]),
@@ -161,8 +188,7 @@ const map = new Map({
     new VectorLayer({ source: alertSource, style: alertStyle }),
     new VectorLayer({ source: trailSource, style: (f) => lineStyle(f.get('color'), 1.2, [1, 4]) }),
     new VectorLayer({ source: ellipseSource, style: (f) => lineStyle(f.get('color'), 1, null) }),
-    new VectorLayer({ source: leaderSource, style: (f) => lineStyle(f.get('color'), 1.4, null) }),
-    new VectorLayer({ source: trackSource, style: trackStyle }),
+    symbolLayer,
     new VectorLayer({ source: trackSource, style: labelStyle, declutter: true }),
   ],
   view: new View({ center: fromLonLat([132.6, 38.2]), zoom: 6.1 }),
@@ -170,16 +196,25 @@ const map = new Map({
 
 // what the map holds, for the browser tests
 S.drawn = () => ({
-  tracks: trackSource.getFeatures().length,
+  tracks: S.drawnCounts.tracks,
   alertEllipses: alertSource.getFeatures().filter((f) => f.get('kind') === 'ellipse').length,
   ellipses: ellipseSource.getFeatures().length,
   trails: trailSource.getFeatures().length,
-  leaders: leaderSource.getFeatures().length,
+  leaders: S.drawnCounts.leaders,
 });
 
+S.drawTracks = () => drawTracks(); // for the benchmark: one update of the map's features
+// a click selects the nearest track symbol within 10 px (the symbols are no features)
 map.on('singleclick', (e) => {
   let hit = null;
-  map.forEachFeatureAtPixel(e.pixel, (f) => { if (!hit && S.tracks.has(f.getId())) hit = f.getId(); }, { hitTolerance: 6 });
+  let best = 100;
+  for (const t of S.tracks.values()) {
+    if (!t.xy) continue;
+    const px = map.getPixelFromCoordinate(t.xy);
+    if (!px) continue;
+    const d = (px[0] - e.pixel[0]) ** 2 + (px[1] - e.pixel[1]) ** 2;
+    if (d < best) { best = d; hit = t.id; }
+  }
   select(hit);
 });
 
@@ -220,23 +255,42 @@ function countdown(s) {
 // ------------------------------------------------------------------------------------ drawing
 function drawTracks() {
   const seen = new Set();
+  const newFeatures = [];
+  const newTrails = [];
   const showLead = $('show-leaders').checked;
+  const labelled = $('show-labels').checked && S.tracks.size <= LABELS_UP_TO;
+  const symbols = new globalThis.Map();
+  const leaders = new globalThis.Map();
+  const labels = new Set();
   const showEll = $('show-ellipses').checked;
   const showTrail = $('show-trails').checked;
   for (const t of S.tracks.values()) {
     if (t.lat == null || t.lon == null) continue;
     seen.add(t.id);
     const p = fromLonLat([t.lon, t.lat]);
-    let f = trackSource.getFeatureById(t.id);
-    if (!f) { f = new Feature(new Point(p)); f.setId(t.id); trackSource.addFeature(f); } else { f.getGeometry().setCoordinates(p); f.changed(); }
+    t.xy = p;
+    const sel = S.selected === t.id;
+    const code = sidc(t);
+    const key = code + (sel ? '*' : '');
+    let sg = symbols.get(key);
+    if (!sg) { sg = { style: symbolStyle(code, sel), coords: [] }; symbols.set(key, sg); }
+    sg.coords.push(p);
     const color = COLOR[t.sid] || '#ffffff';
-    // leader
-    let lf = leaderSource.getFeatureById(t.id);
+    // leader: where the track will be in LEADER_S seconds
     if (showLead && t.ve != null) {
-      const end = fromLonLat(offset(t.lat, t.lon, t.ve * LEADER_S, t.vn * LEADER_S));
-      if (!lf) { lf = new Feature(new LineString([p, end])); lf.setId(t.id); leaderSource.addFeature(lf); } else lf.getGeometry().setCoordinates([p, end]);
-      lf.set('color', color);
-    } else if (lf) leaderSource.removeFeature(lf);
+      let lg = leaders.get(color);
+      if (!lg) { lg = { style: lineStyle(color, 1.4, null), coords: [] }; leaders.set(color, lg); }
+      lg.coords.push([p, fromLonLat(offset(t.lat, t.lon, t.ve * LEADER_S, t.vn * LEADER_S))]);
+    }
+    // the label's feature (labels drawn while the picture is small, and always the selected track's)
+    if (labelled || sel) {
+      let f = trackSource.getFeatureById(t.id);
+      if (!f) { f = new Feature(new Point(p)); f.setId(t.id); newFeatures.push(f); } else {
+        const q = f.getGeometry().getFlatCoordinates();
+        if (q[0] !== p[0] || q[1] !== p[1]) f.getGeometry().setCoordinates(p);
+      }
+      labels.add(t.id);
+    }
     // ellipse (all on demand, always the selected track's)
     let ef = ellipseSource.getFeatureById(t.id);
     if ((showEll || S.selected === t.id) && t.ellipse && t.ellipse.semi_major_m != null) {
@@ -247,17 +301,30 @@ function drawTracks() {
     // trail
     let tr = S.trails.get(t.id);
     if (!tr) { tr = []; S.trails.set(t.id, tr); }
-    if (!tr.length || t.t - tr[tr.length - 1][0] >= TRAIL_STEP_S) { tr.push([t.t, t.lon, t.lat]); if (tr.length > TRAIL_POINTS) tr.shift(); }
+    let grown = false;
+    if (!tr.length || t.t - tr[tr.length - 1][0] >= TRAIL_STEP_S) { tr.push([t.t, p]); grown = true; if (tr.length > TRAIL_POINTS) tr.shift(); }
+    // a trail (its points every TRAIL_STEP_S) is redrawn only when it grows or changes colour
     let tf = trailSource.getFeatureById(t.id);
     if (showTrail && tr.length > 1) {
-      const coords = tr.map((q) => fromLonLat([q[1], q[2]])).concat([p]);
-      if (!tf) { tf = new Feature(new LineString(coords)); tf.setId(t.id); trailSource.addFeature(tf); } else tf.getGeometry().setCoordinates(coords);
-      tf.set('color', color);
+      if (!tf) {
+        tf = new Feature(new LineString(tr.map((q) => q[1]))); tf.setId(t.id); tf.set('color', color, true); newTrails.push(tf);
+      } else {
+        if (grown || tf.getGeometry().getCoordinates().length !== tr.length) tf.getGeometry().setCoordinates(tr.map((q) => q[1]));
+        if (tf.get('color') !== color) tf.set('color', color);
+      }
     } else if (tf) trailSource.removeFeature(tf);
   }
-  for (const src of [trackSource, leaderSource, ellipseSource, trailSource]) {
+  if (newFeatures.length) trackSource.addFeatures(newFeatures);
+  if (newTrails.length) trailSource.addFeatures(newTrails);
+  for (const f of trackSource.getFeatures()) if (!labels.has(f.getId())) trackSource.removeFeature(f);
+  for (const src of [ellipseSource, trailSource]) {
     for (const f of src.getFeatures()) if (!seen.has(f.getId())) src.removeFeature(f);
   }
+  // the selected symbol last: drawn on top
+  const ordered = [...symbols.entries()].sort((a, b) => a[0].endsWith('*') - b[0].endsWith('*'));
+  S.symbols = new globalThis.Map(ordered.map(([k, g]) => [k, { style: g.style, points: new MultiPoint(g.coords), n: g.coords.length }]));
+  S.leaderLines = new globalThis.Map([...leaders.entries()].map(([k, g]) => [k, { style: g.style, lines: new MultiLineString(g.coords), n: g.coords.length }]));
+  symbolLayer.changed();
   for (const id of [...S.trails.keys()]) if (!seen.has(id)) S.trails.delete(id);
 }
 
@@ -459,32 +526,90 @@ function applyFrame(fr) {
   }
   S.seq = fr.seq;
   S.pictureWall = fr.picture_wall || 0;
+  S.frameWall = fr.wall || 0;
   S.t = fr.t || 0;
   S.tWall = Date.now() / 1000;
   if (fr.utc) S.epoch = Date.parse(fr.utc) - S.t * 1000;
+  if (fr.replay) {
+    const newRun = S.replay && fr.replay.run !== S.replay.run;
+    setReplay(fr.replay);
+    if (newRun && fr.type === 'snapshot') { S.trails.clear(); loadHistory(); }
+  }
   S.dirty = true;
 }
 
+// ------------------------------------------------------------------------------------ replay timeline
+// (skyweave serve --journal FILE): play, pause, speed and seek move this user's place on the
+// recorded run; the server answers with frames of the picture as recorded at that time.
+S.replay = null;
+function tlText(t) { return S.epoch ? hms(t) : `${Math.round(t)} s`; }
+function setReplay(info) {
+  const first = !S.replay;
+  S.replay = info;
+  S.speed = info.playing ? info.speed : 0;
+  if (info.epoch) S.epoch = Date.parse(info.epoch);
+  $('tl-play').innerHTML = info.playing ? '&#10074;&#10074;' : '&#9654;';
+  $('tl-play').dataset.playing = info.playing ? '1' : '0';
+  $('tl-speed').value = String(info.speed);
+  const sl = $('tl-slider');
+  if (first || Number(sl.max) !== info.end) {
+    sl.min = String(info.start);
+    sl.max = String(info.end);
+    $('tl-start').textContent = tlText(info.start);
+    $('tl-end').textContent = tlText(info.end);
+    const span = Math.max(1e-9, info.end - info.start);
+    $('tl-marks').innerHTML = (info.alerts || []).map((a) => `<span class="tl-mark" title="${esc(a.id)}" style="left:${(100 * (a.t - info.start) / span).toFixed(2)}%"></span>`).join('');
+  }
+  tickTimeline();
+}
+function tickTimeline() {
+  const r = S.replay;
+  if (!r) return;
+  const t = Math.min(r.end, Math.max(r.start, nowT()));
+  if (!S.dragging) $('tl-slider').value = String(t);
+  $('tl-label').textContent = `replay ${tlText(S.dragging ? Number($('tl-slider').value) : t)} · ${r.playing ? r.speed + '×' : 'paused'}`;
+}
+function replayCommand(cmd) {
+  if (S.ws && S.ws.readyState === WebSocket.OPEN) S.ws.send(JSON.stringify(cmd));
+  else api('/api/replay', { method: 'POST', body: JSON.stringify(cmd) });
+}
+$('tl-play').addEventListener('click', () => replayCommand({ op: S.replay && S.replay.playing ? 'pause' : 'play', speed: Number($('tl-speed').value) }));
+$('tl-speed').addEventListener('change', () => replayCommand({ op: 'speed', speed: Number($('tl-speed').value) }));
+$('tl-slider').addEventListener('input', () => { S.dragging = true; tickTimeline(); });
+$('tl-slider').addEventListener('change', () => { S.dragging = false; replayCommand({ op: 'seek', t: Number($('tl-slider').value) }); });
+setInterval(tickTimeline, 250);
+
 S.renderMs = [];
+S.partsMs = []; // per update: [map features ms, panels ms]
 S.latencyMs = [];
+S.stagesMs = []; // per update: [picture to frame made (server), frame made to received, received to pixels]
 function render() {
   if (!S.dirty) return;
   S.dirty = false;
   const t0 = performance.now();
   drawTracks();
+  const t1 = performance.now();
   drawAlerts();
   renderAlerts();
-  renderTable();
+  // a large picture's table is rebuilt at most once a second (the map every update)
+  const now = performance.now();
+  if (S.tracks.size <= 1000 || now - (S.tableAt || 0) >= 1000) { renderTable(); S.tableAt = now; }
   renderDetails();
   renderHealth();
-  S.renderMs.push(performance.now() - t0);
-  if (S.renderMs.length > 600) S.renderMs.shift();
+  const t2 = performance.now();
+  S.renderMs.push(t2 - t0);
+  S.partsMs.push([t1 - t0, t2 - t1]);
+  if (S.renderMs.length > 600) { S.renderMs.shift(); S.partsMs.shift(); }
   // from the node's fused picture to its pixels: when the map has drawn this update
   const wall = S.pictureWall;
   if (wall) {
+    const made = S.frameWall * 1000;
+    const got = S.receivedAt;
     map.once('postrender', () => {
-      S.latencyMs.push(Date.now() - wall * 1000);
-      if (S.latencyMs.length > 600) S.latencyMs.shift();
+      const now = Date.now();
+      S.latencyMs.push(now - wall * 1000);
+      S.stagesMs.push([made - wall * 1000, got - made, now - got]);
+      if (S.latencyMs.length > 600) { S.latencyMs.shift(); S.stagesMs.shift(); }
     });
     map.render();
   }
@@ -534,7 +659,7 @@ async function loadHistory() {
   const r = await api('/api/history');
   if (!r.ok) return;
   const h = await r.json();
-  for (const [id, pts] of Object.entries(h.tracks || {})) S.trails.set(id, pts.map((p) => [p[0], p[2], p[1]]));
+  for (const [id, pts] of Object.entries(h.tracks || {})) S.trails.set(id, pts.map((p) => [p[0], fromLonLat([p[2], p[1]])]));
   S.dirty = true;
 }
 
@@ -543,8 +668,14 @@ function connect() {
   const ws = new WebSocket(`${proto}://${location.host}/api/ws?token=${encodeURIComponent(S.token)}`);
   S.ws = ws;
   setConn('connecting', false);
-  ws.onopen = () => setConn('live', true);
-  ws.onmessage = (m) => { S.bytes += m.data.length; applyFrame(JSON.parse(m.data)); };
+  ws.onopen = () => setConn(S.replayMode ? 'replay' : 'live', true);
+  ws.onmessage = (m) => {
+    S.bytes += m.data.length;
+    const got = Date.now();
+    applyFrame(JSON.parse(m.data));
+    S.receivedAt = got;
+    if (!S.renderQueued) { S.renderQueued = true; requestAnimationFrame(() => { S.renderQueued = false; render(); }); }
+  };
   ws.onclose = (e) => {
     if (S.ws !== ws) return;
     setConn('disconnected', false);
@@ -558,6 +689,8 @@ async function start() {
   if (!r.ok) { logout(); return; }
   const me = await r.json();
   S.user = me.user; S.nation = me.nation; S.role = me.role; S.speed = me.speed;
+  S.replayMode = !!me.replay;
+  $('timeline').hidden = !S.replayMode;
   setBanner(me.classification);
   $('who').textContent = `${me.user} · ${me.nation} · ${me.role}`;
   $('login').hidden = true;
