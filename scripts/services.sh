@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install and check the external services skyweave's tests and network runs use.
-# Today: Debian's nats-server (2.9.x; JetStream with -js -sd DIR). Idempotent and quiet:
+# Today: Debian's nats-server (2.9.x; JetStream with -js -sd DIR), Debian's PostgreSQL (with PostGIS
+# where its package installs) for the journal's tests, chromium, asterix-decoder. Idempotent and quiet:
 # prints one line per service saying what it did. Runs as root, or through sudo when available.
 set -eu
 
@@ -48,6 +49,55 @@ if ! nats-server --help 2>&1 | grep -q -- '--jetstream'; then
     exit 1
 fi
 say "nats-server JetStream support: ok"
+
+# Debian's PostgreSQL (and PostGIS where its package installs): the journal's PostgreSQL back end,
+# tested against a throw-away server the tests start themselves (tests/support/postgres.py runs
+# initdb and pg_ctl from /usr/lib/postgresql/*/bin as the package's 'postgres' user).
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k4 -n | tail -n 1; }
+if [ -n "$(pg_bin)" ] && [ -x "$(pg_bin)/initdb" ]; then
+    say "postgresql present: $(pg_bin)"
+else
+    if ! command -v apt-get >/dev/null 2>&1; then
+        say "postgresql missing and apt-get not available; the PostgreSQL journal tests will skip" >&2
+    else
+        say "installing postgresql with apt-get"
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null 2>&1 || say "apt-get update failed; trying the install anyway" >&2
+        log="$(mktemp)"
+        if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >"$log" 2>&1; then
+            cat "$log" >&2; rm -f "$log"; say "apt-get install postgresql failed" >&2; exit 1
+        fi
+        rm -f "$log"
+        # Debian's package starts a system cluster on install; skyweave's tests start their own.
+        if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet postgresql 2>/dev/null; then
+            as_root systemctl disable --now postgresql >/dev/null 2>&1 || true
+        elif command -v pg_lsclusters >/dev/null 2>&1; then
+            pg_lsclusters -h 2>/dev/null | while read -r ver name _port status _rest; do
+                [ "$status" = "online" ] && as_root pg_ctlcluster "$ver" "$name" stop >/dev/null 2>&1 || true
+            done
+        fi
+        if [ -z "$(pg_bin)" ]; then
+            say "postgresql install failed: no /usr/lib/postgresql/*/bin after apt-get install" >&2
+            exit 1
+        fi
+        say "installed postgresql: $(pg_bin)"
+    fi
+fi
+if [ -n "$(pg_bin)" ]; then
+    pgver="$(basename "$(dirname "$(pg_bin)")")"
+    if ls /usr/share/postgresql/"$pgver"/extension/postgis.control >/dev/null 2>&1; then
+        say "postgis present for PostgreSQL $pgver"
+    elif command -v apt-get >/dev/null 2>&1; then
+        log="$(mktemp)"
+        if as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "postgresql-$pgver-postgis-3" >"$log" 2>&1; then
+            say "installed postgis: postgresql-$pgver-postgis-3"
+        else
+            say "postgis did not install (postgresql-$pgver-postgis-3); the journal keeps positions as plain lat/lon/alt columns" >&2
+        fi
+        rm -f "$log"
+    else
+        say "postgis missing; the journal keeps positions as plain lat/lon/alt columns"
+    fi
+fi
 
 # Debian's chromium: the headless browser the web view's tests drive (Playwright with
 # executable_path; no browser download).

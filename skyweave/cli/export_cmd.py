@@ -36,8 +36,8 @@ def _both(*senders):
 
 
 @click.command()
-@click.argument("fmt", metavar="FORMAT", type=click.Choice(EXPORT_FORMATS))
-@click.argument("tracks", type=click.Path(path_type=Path))
+@click.argument("fmt", metavar="FORMAT", type=click.Choice((*EXPORT_FORMATS, "parquet")))
+@click.argument("tracks", metavar="TRACKS|JOURNAL")
 @click.option("--sensors", "sensors_path", type=click.Path(path_type=Path),
               help="sensors.json with the epoch and origin of the tracks (default: sensors.json beside TRACKS).")
 @click.option("--alerts", "alerts_path", type=click.Path(path_type=Path), help="alerts.jsonl to export with the tracks.")
@@ -52,11 +52,17 @@ def _both(*senders):
 @click.option("--sic", type=click.IntRange(0, 255), default=1, show_default=True, help="cat062: System Identification Code.")
 def export(fmt, tracks, sensors_path, alerts_path, out, send, udp, sac, sic):
     """Write TRACKS (tracks.jsonl) as FORMAT: cat062 (ASTERIX CAT062 + CAT065), cot (Cursor-on-Target
-    XML), tak (the same events as TAK protocol v1 protobuf), geojson or kml.
+    XML), tak (the same events as TAK protocol v1 protobuf), geojson or kml; with FORMAT parquet, a
+    JOURNAL (an SQLite file or a postgresql:// URL) as Parquet files in the folder --out
+    (docs/journal.md, "Export to Parquet").
 
     Positions are placed on the WGS-84 ellipsoid from the sensors file's origin; times from its
     epoch. Bad lines are reported with their line numbers and skipped.
     """
+    if fmt == "parquet":
+        _export_parquet(tracks, out, sensors_path=sensors_path, alerts_path=alerts_path, send=send, udp=udp)
+        return
+    tracks = Path(tracks)
     need_file(tracks, "TRACKS")
     if out is None and send is None and udp is None:
         raise click.UsageError("give --out FILE (or, for cot and tak, --send HOST:PORT or --udp HOST:PORT)")
@@ -122,3 +128,27 @@ def export(fmt, tracks, sensors_path, alerts_path, out, send, udp, sac, sic):
                + (f"; sent to {udp[0]}:{udp[1]} (udp)" if udp else ""))
     if updates == 0 and not alerts:
         raise Failure(f"{tracks}: no track line to export")
+
+
+def _export_parquet(journal: str, out: Path | None, **unused) -> None:
+    """``skyweave export parquet JOURNAL --out DIR`` (:mod:`skyweave.node.journal_export`)."""
+    given = [f"--{k.split('_')[0]}" for k, v in unused.items() if v is not None]
+    if given:
+        raise click.UsageError(f"{', '.join(given)}: not used by FORMAT parquet (it reads a journal)")
+    if out is None:
+        raise click.UsageError("give --out DIR: the folder the Parquet files go to")
+    from skyweave.node.journal import JournalError, is_url
+    from skyweave.node.journal_export import export_parquet
+
+    if not is_url(journal):
+        need_file(Path(journal), "JOURNAL")
+    if out.exists() and not out.is_dir():
+        raise Failure(f"--out {out}: exists and is not a folder (parquet writes one file per table into a folder)")
+    try:
+        s = export_parquet(journal, out)
+    except JournalError as e:
+        fail(e)
+    except OSError as e:
+        raise Failure(f"--out {out}: {e.strerror or e}") from None
+    files = ", ".join(f"{name} {rows:,}" for name, rows in s["files"].items())
+    click.echo(f"{s['records']:,} journal records; wrote {out}/<table>.parquet, rows: {files}")

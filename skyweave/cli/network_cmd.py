@@ -87,9 +87,11 @@ def network():
 @click.option("--no-responsibility", is_flag=True, help="Every node reports every track (no reporting responsibility).")
 @click.option("--red-team", "red_team_every_s", type=click.FloatRange(min=1), default=None,
               help="Every this many scenario seconds, inject forged, unsigned, tampered, replayed and unreleasable frames (in-process and NATS runs).")
-@click.option("--journal", type=click.Path(path_type=Path, dir_okay=False), default=None, metavar="FILE",
-              help="Record every node's inputs and outputs in this SQLite journal (replaced if it exists) for "
-                   "`skyweave replay`. In-process runs only: NATS runs are not journaled yet.")
+@click.option("--journal", default=None, metavar="FILE|URL",
+              help="Record every node's inputs and outputs for `skyweave replay`: in this SQLite file, or in the "
+                   "PostgreSQL database of a postgresql:// URL (replaced if it holds a journal). Over NATS a partner "
+                   "frame is acknowledged once journaled. With --processes: a folder, one journal per node "
+                   "(DIR/<NATION>.sqlite), and a node process that dies is restarted on its journal.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 def run(scenario, out, seed, duration, nats, processes, speed, report_interval, no_responsibility, red_team_every_s,
         journal, as_json):
@@ -103,12 +105,25 @@ def run(scenario, out, seed, duration, nats, processes, speed, report_interval, 
     """
     if processes and not nats:
         raise click.BadParameter("--processes needs --nats URL", param_hint="--processes")
-    if journal is not None and nats:
-        raise click.BadParameter("only in-process runs are journaled yet: leave out --nats", param_hint="--journal")
     path = resolve_scenario(scenario)
     make_dir(out, "--out")
     if journal is not None:
-        make_parent(journal, "--journal")
+        from skyweave.node.journal import is_url
+
+        if processes:
+            if is_url(journal):
+                raise click.BadParameter("with --processes each node keeps its own journal: give a folder "
+                                         "(DIR/<NATION>.sqlite), not a URL", param_hint="--journal")
+            journal = Path(journal)
+            if journal.exists() and not journal.is_dir():
+                raise click.BadParameter(f"{journal} is a file; with --processes give a folder (one journal per node)",
+                                         param_hint="--journal")
+        elif not is_url(journal):
+            journal = Path(journal)
+            if journal.is_dir():
+                raise click.BadParameter(f"{journal} is a folder; expected a journal file or a postgresql:// URL",
+                                         param_hint="--journal")
+            make_parent(journal, "--journal")
     from skyweave.io.formats import FormatError
     from skyweave.node.network import run_network
 
@@ -148,4 +163,6 @@ def run(scenario, out, seed, duration, nats, processes, speed, report_interval, 
         con.print("red team injected: " + ", ".join(f"{v} {k}" for k, v in sorted(s["red_team"].items())), soft_wrap=True)
     con.print(f"files in {out}/<NATION>/local.jsonl and picture.jsonl", soft_wrap=True)
     if journal is not None:
-        con.print(f"journal: {journal} (skyweave replay {journal} --out DIR)", soft_wrap=True)
+        from skyweave.node.journal import describe
+
+        con.print(f"journal: {describe(journal)} (skyweave replay {describe(journal)} --out DIR)", soft_wrap=True)

@@ -11,13 +11,14 @@ from skyweave.cli.common import console, fail, make_dir
 
 
 @click.command()
-@click.argument("journal", type=click.Path(path_type=Path))
+@click.argument("journal")
 @click.option("--out", required=True, metavar="DIR", type=click.Path(path_type=Path), help="Folder to write into (created).")
 @click.option("--speed", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="Pace the recorded scans at this many times the scenario's time; 0: as fast as it goes.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 def replay(journal, out, speed, as_json):
-    """Re-drive every node recorded in JOURNAL (written by `skyweave network run --journal`) from its
+    """Re-drive every node recorded in JOURNAL (an SQLite file or a postgresql:// URL, written by
+    `skyweave network run --journal`) from its
     recorded scans, partner frames and ticks, in the pipeline's deterministic mode.
 
     Writes DIR/sensors.json and per nation DIR/<NATION>/local.jsonl, picture.jsonl, alerts.jsonl and

@@ -1,7 +1,8 @@
-"""The journal: every node's inputs and decisions in one SQLite file, and replay from it.
+"""The journal: every node's inputs and decisions in one SQLite file (or PostgreSQL), and replay from it.
 
 A :class:`Journal` is a SQLite database in WAL mode (stdlib ``sqlite3``, no server); the schema
-is in docs/journal.md. Per node it records, each with a global sequence number, the node's clock
+is in docs/journal.md. A ``postgresql://`` URL selects :mod:`skyweave.node.journal_pg` instead
+(:func:`open_journal`, :func:`open_reader`: the same records, API and replay). Per node it records, each with a global sequence number, the node's clock
 (scenario s) and the wall clock:
 
 - the node's **inputs**, in the order the node took them: its own scans with their detections
@@ -22,9 +23,8 @@ deterministic mode, and writes its files again: an in-process run is reproduced 
 
 from __future__ import annotations
 
-import dataclasses
+import hashlib
 import json
-import math
 import sqlite3
 import threading
 import time
@@ -35,10 +35,16 @@ import numpy as np
 
 from skyweave.io.scans import RawScan
 from skyweave.node.events import AlertUpdated, Event, LocalPicture, MessageVerdict, PictureFused, ScanIngested
+from skyweave.node.journal_base import (  # noqa: F401 (re-exported: the journal's API)
+    SCHEMA_VERSION,
+    JournalError,
+    JournalWriter,
+    config_from_json,
+    config_to_json,
+    describe,
+    is_url,
+)
 from skyweave.node.sinks import frame_text, fused_text
-
-#: the journal schema's version (meta key ``schema_version``)
-SCHEMA_VERSION = 1
 
 #: the record kinds a replay re-drives a node from
 INPUT_KINDS = ("scan", "advance", "tick", "frame", "close")
@@ -63,10 +69,6 @@ CREATE INDEX IF NOT EXISTS records_nation ON records (nation, seq);
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
-class JournalError(ValueError):
-    """A journal that cannot be read or written: the message names the file and what is wrong."""
-
-
 # ---------------------------------------------------------------------------------------- encoding
 
 def encode_scan(raw: RawScan) -> bytes:
@@ -89,72 +91,48 @@ def decode_scan(body: bytes) -> RawScan:
                    np.asarray(d["lines"], dtype=np.int64))
 
 
-def config_to_json(cfg) -> str:
-    """A :class:`~skyweave.node.node.NodeConfig` as JSON."""
-    return json.dumps(dataclasses.asdict(cfg), sort_keys=True)
-
-
-def config_from_json(text: str):
-    """The :class:`~skyweave.node.node.NodeConfig` of :func:`config_to_json`."""
-    from skyweave.fuse import FuserConfig
-    from skyweave.node.node import NodeConfig
-    from skyweave.track.config import TrackerConfig
-
-    d = json.loads(text)
-    d["partners"] = tuple(d["partners"])
-    d["tracker"] = TrackerConfig.from_mapping(d["tracker"])
-    d["fuser"] = FuserConfig.from_mapping(d["fuser"])
-    return NodeConfig(**d)
-
-
-def _finite(t) -> float | None:
-    t = float(t)
-    return t if math.isfinite(t) else None
-
-
 # ---------------------------------------------------------------------------------------- writing
 
-class Journal:
-    """A journal being written (see the module docstring). Thread-safe.
+class Journal(JournalWriter):
+    """A journal being written to an SQLite file (see the module docstring). Thread-safe.
 
-    ``path`` is created (an existing file there, and its ``-wal``/``-shm``, are replaced).
-    ``on_commit(n)`` (optional) is called after each commit with the number of records committed
-    so far. ``synchronous``: SQLite's setting; "NORMAL" (default) keeps every committed batch
-    when the process is killed, "FULL" also when the machine loses power (slower commits).
+    ``path`` is created (an existing file there, and its ``-wal``/``-shm``, are replaced), unless
+    ``append``: then an existing journal is opened and written on after its last record (a node
+    restarted on its journal, :mod:`skyweave.node.resume`). ``synchronous``: SQLite's setting;
+    "NORMAL" (default) keeps every committed batch when the process is killed, "FULL" also when
+    the machine loses power (slower commits). The other arguments are :class:`JournalWriter`'s.
     """
 
     def __init__(self, path: str | Path, *, batch: int = 1000, interval_s: float = 0.5,
                  on_commit: Callable[[int], None] | None = None, clock: Callable[[], float] = time.time,
-                 synchronous: str = "NORMAL"):
-        if batch < 1:
-            raise ValueError(f"journal batch must be >= 1 record, got {batch}")
+                 synchronous: str = "NORMAL", append: bool = False, flush_every_s: float | None = None):
         if synchronous not in ("NORMAL", "FULL"):
             raise ValueError(f"journal synchronous must be NORMAL or FULL, got {synchronous!r}")
         self.path = Path(path)
-        self.batch = int(batch)
-        self.interval_s = float(interval_s)
-        self.on_commit = on_commit
-        self.clock = clock
+        super().__init__(str(self.path), batch=batch, interval_s=interval_s, on_commit=on_commit, clock=clock,
+                         flush_every_s=flush_every_s)
         if self.path.is_dir():
             raise JournalError(f"{self.path}: is a folder, not a journal file")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        for p in (self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm")):
-            p.unlink(missing_ok=True)
+        resume = append and self.path.exists() and self.path.stat().st_size > 0
+        if resume:
+            JournalReader(self.path).close()  # a skyweave journal of this schema, else JournalError
+        else:
+            for p in (self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm")):
+                p.unlink(missing_ok=True)
         try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={synchronous}")
-            self._db.executescript(SCHEMA)
-            self._db.executemany("INSERT INTO meta VALUES (?, ?)",
-                                 [("schema_version", str(SCHEMA_VERSION)), ("created", str(self.clock()))])
+            if resume:
+                self._seq = self.committed = self._db.execute("SELECT coalesce(max(seq), 0) FROM records").fetchone()[0]
+            else:
+                self._db.executescript(SCHEMA)
+                self._db.executemany("INSERT INTO meta VALUES (?, ?)",
+                                     [("schema_version", str(SCHEMA_VERSION)), ("created", str(self.clock()))])
         except sqlite3.Error as e:
-            raise JournalError(f"{self.path}: cannot create the journal: {e}") from None
-        self._lock = threading.Lock()
-        self._pending: list[tuple] = []
-        self._seq = 0
-        self.committed = 0
-        self._last_commit = time.monotonic()
-        self._closed = False
+            raise JournalError(f"{self.path}: cannot {'open' if resume else 'create'} the journal: {e}") from None
+        self._start_flusher()
 
     def set_meta(self, key: str, value: str) -> None:
         with self._lock:
@@ -165,28 +143,7 @@ class Journal:
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO nodes VALUES (?, ?, ?)", (nation, config_to_json(config), public_key_pem))
 
-    def write(self, nation: str, kind: str, t: float | None, body: bytes | str | None = None,
-              subject: str | None = None) -> int:
-        """Add one record; returns its sequence number. Committed with its batch."""
-        with self._lock:
-            if self._closed:
-                raise JournalError(f"{self.path}: write to a closed journal")
-            self._seq += 1
-            self._pending.append((self._seq, nation, kind, None if t is None else _finite(t), self.clock(), subject, body))
-            if len(self._pending) >= self.batch or time.monotonic() - self._last_commit >= self.interval_s:
-                self._commit()
-            return self._seq
-
-    def commit(self) -> int:
-        """Commit the pending records now; returns the number committed so far."""
-        with self._lock:
-            return self._commit()
-
-    def _commit(self) -> int:
-        self._last_commit = time.monotonic()
-        if not self._pending:
-            return self.committed
-        rows, self._pending = self._pending, []
+    def _store(self, rows: list[tuple]) -> None:
         db = self._db
         db.execute("BEGIN")
         try:
@@ -195,20 +152,30 @@ class Journal:
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        self.committed += len(rows)
-        if self.on_commit is not None:
-            self.on_commit(self.committed)
-        return self.committed
 
-    def close(self) -> None:
-        """Commit what is pending and close the file (a second call does nothing)."""
-        with self._lock:
-            if self._closed:
-                return
-            self._commit()
-            self._closed = True
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            self._db.close()
+    def _finish(self) -> None:
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._db.close()
+
+
+def open_journal(target: str | Path, **kw) -> JournalWriter:
+    """A journal writer for ``target``: a ``postgresql://`` URL (:class:`~skyweave.node.journal_pg.PgJournal`)
+    or an SQLite file's path (:class:`Journal`). ``kw`` are the writer's (``synchronous`` is SQLite's)."""
+    if is_url(target):
+        from skyweave.node.journal_pg import PgJournal
+
+        kw.pop("synchronous", None)
+        return PgJournal(str(target), **kw)
+    return Journal(target, **kw)
+
+
+def open_reader(target: str | Path):
+    """A journal reader for ``target`` (a ``postgresql://`` URL or an SQLite file's path)."""
+    if is_url(target):
+        from skyweave.node.journal_pg import PgJournalReader
+
+        return PgJournalReader(str(target))
+    return JournalReader(target)
 
 
 class JournalSink:
@@ -220,7 +187,7 @@ class JournalSink:
 
     may_drop = False
 
-    def __init__(self, journal: Journal, nation: str, dims: int):
+    def __init__(self, journal: JournalWriter, nation: str, dims: int):
         self.journal = journal
         self.nation = nation
         self.dims = dims
@@ -244,23 +211,81 @@ class JournalSink:
         self.journal.commit()
 
 
-class RecordingBus:
-    """A node's view of the bus that journals every frame delivered to it, in arrival order."""
+def frame_digest(subject: str, data: bytes) -> bytes:
+    """A frame's identity for de-duplication: a 128-bit BLAKE2b digest of its subject and bytes (a
+    partner's frame is signed and numbered: a copy of it, redelivered by the bus, is the same bytes)."""
+    return hashlib.blake2b(subject.encode() + b"\0" + bytes(data), digest_size=16).digest()
 
-    def __init__(self, bus, journal: Journal, nation: str, clock: Callable[[], float]):
+
+class RecordingBus:
+    """A node's view of the bus that journals every frame delivered to it, in arrival order.
+
+    For a node restarted on its journal (:mod:`skyweave.node.resume`): :meth:`hold` makes live
+    deliveries wait (on the bus's delivery thread) while the node re-drives its journaled inputs,
+    :meth:`inject` hands a journaled frame to the node's handlers without journaling it again,
+    ``muted`` drops what the node publishes (it was sent before), and ``seen`` (frame digests,
+    :func:`frame_digest`) names the frames journaled before the restart: a redelivered copy of one
+    is dropped, not journaled or handled twice (counted in ``redelivered``). With ``dedupe`` the
+    frames journaled from now on join ``seen`` too (a node on NATS: JetStream delivers a frame
+    again when its acknowledgement waited too long).
+    """
+
+    def __init__(self, bus, journal: JournalWriter, nation: str, clock: Callable[[], float]):
         self._bus = bus
         self._journal = journal
         self._nation = nation
         self._clock = clock
+        self._handlers: list[tuple[str, Callable]] = []
+        self._ready = threading.Event()
+        self._ready.set()
+        self.seen: set[bytes] = set()
+        self.dedupe = False
+        self.redelivered = 0
+        self.muted = False
+        self.muted_frames = 0
 
     def subscribe(self, subject: str, handler, **kw):
         journal, nation, clock = self._journal, self._nation, self._clock
+        self._handlers.append((subject, handler))
 
         def recorded(subj: str, data: bytes):
+            self._ready.wait()
+            if self.seen or self.dedupe:
+                d = frame_digest(subj, data)
+                if d in self.seen:
+                    self.redelivered += 1
+                    return None
+                if self.dedupe:
+                    self.seen.add(d)
             journal.write(nation, "frame", clock(), bytes(data), subject=subj)
             return handler(subj, data)
 
         return self._bus.subscribe(subject, recorded, **kw)
+
+    def publish(self, subject: str, data: bytes, **kw):
+        if self.muted:
+            self.muted_frames += 1
+            return None
+        return self._bus.publish(subject, data, **kw)
+
+    def inject(self, subject: str, data: bytes) -> None:
+        """Hand a journaled frame to the node's handlers of its subject (not journaled again)."""
+        from skyweave.share.subjects import subject_matches
+
+        for pattern, handler in self._handlers:
+            if subject_matches(pattern, subject):
+                handler(subject, data)
+
+    def hold(self) -> None:
+        """Live deliveries wait until :meth:`release` (the bus queues them meanwhile)."""
+        self._ready.clear()
+
+    def release(self) -> None:
+        self._ready.set()
+
+    @property
+    def holding(self) -> bool:
+        return not self._ready.is_set()
 
     def __getattr__(self, name):
         return getattr(self._bus, name)
@@ -270,7 +295,7 @@ class RecordingNode:
     """A :class:`~skyweave.node.node.NationNode` whose inputs from :func:`~skyweave.node.sources.drive`
     (scans, the clock, ticks, close) are journaled before it takes them."""
 
-    def __init__(self, node, journal: Journal):
+    def __init__(self, node, journal: JournalWriter):
         self.node = node
         self.journal = journal
         self.nation = node.nation
@@ -376,7 +401,7 @@ def replay(path: str | Path, out: str | Path, *, speed: float = 0.0, progress: C
     if speed < 0:
         raise ValueError(f"replay speed must be >= 0, got {speed}")
     t0 = time.perf_counter()
-    r = JournalReader(path)
+    r = open_reader(path)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "sensors.json").write_text(r.meta["sensors"])

@@ -80,17 +80,19 @@ def node_configs(nations, report_interval_s: float, responsibility: bool, tracke
 def run_network(scenario, out: Path, *, seed=None, duration=None, nats: str | None = None, processes: bool = False,
                 report_interval_s: float = 2.0, responsibility: bool = True, speed: float = 1.0, progress=True,
                 tracker: TrackerConfig | None = None, bus=None, red_team_every_s: float | None = None,
-                sinks=None, journal: Path | None = None) -> dict:
+                sinks=None, journal: Path | str | None = None) -> dict:
     """Simulate ``scenario`` and run every nation's node on it (see the module docstring); returns a summary.
 
     ``progress(stage, t, total)`` (optional) is called with stage "simulate" then "network", the
     scenario time reached and the scenario's duration (s). ``sinks(nation)`` (optional, in-process
     and NATS runs in this process) returns sinks to attach to that nation's node. ``journal``
-    (in-process runs only, for now) records every node's inputs and outputs in that SQLite file
-    (:mod:`skyweave.node.journal`), from which ``skyweave replay`` reproduces the run.
+    records every node's inputs and outputs in that SQLite file, or the PostgreSQL database of a
+    ``postgresql://`` URL (:mod:`skyweave.node.journal`), from which ``skyweave replay``
+    reproduces an in-process run; over NATS a partner frame is acknowledged once journaled. With
+    ``processes``, ``journal`` is a folder: each node process keeps its own journal
+    ``JOURNAL/<NATION>.sqlite`` (:mod:`skyweave.node.resume`), and a node process that dies is
+    started again on it (``restarts`` in the summary).
     """
-    if journal is not None and nats is not None:
-        raise ValueError("--journal: only in-process runs are journaled yet (leave out --nats)")
     from skyweave.node.simulate import run_simulation
 
     from skyweave.scenario.shipped import scenario_path
@@ -106,7 +108,7 @@ def run_network(scenario, out: Path, *, seed=None, duration=None, nats: str | No
     priv, ring = make_keys(nations, out / "keys")
     cfgs = node_configs(nations, report_interval_s, responsibility, tracker, live=processes, deterministic=nats is None)
     if nats is not None and processes:
-        return _run_processes(out, nations, cfgs, nats, speed, sim, t0)
+        return _run_processes(out, nations, cfgs, nats, speed, sim, t0, journal=journal)
     own_bus = bus is None
     if bus is None:
         if nats is None:
@@ -118,9 +120,12 @@ def run_network(scenario, out: Path, *, seed=None, duration=None, nats: str | No
     seal = {n: seal_keys(out / "keys", n, cfgs[n].partners) for n in nations} if nats is not None else {}
     jr = None
     if journal is not None:
-        from skyweave.node.journal import Journal, JournalSink, RecordingBus
+        from skyweave.node.journal import JournalSink, RecordingBus, open_journal
 
-        jr = Journal(journal)
+        # over NATS a partner frame is acknowledged once journaled: commit at least every 50 ms
+        jr = open_journal(journal, **({} if nats is None else {"interval_s": 0.05, "flush_every_s": 0.05}))
+        if hasattr(bus, "ack_gate"):
+            bus.ack_gate = lambda ack: jr.when_committed(jr.last_seq, ack)
         jr.set_meta("sensors", (out / "sensors.json").read_text())
         clocks = {}
     nodes = {}
@@ -194,26 +199,73 @@ def _write_node_yaml(out: Path, nation: str, cfg: NodeConfig, nats: str | None, 
     return p
 
 
-def _run_processes(out: Path, nations, cfgs, nats: str, speed: float, sim: dict, t0: float) -> dict:
+def _run_processes(out: Path, nations, cfgs, nats: str, speed: float, sim: dict, t0: float,
+                   journal: Path | None = None, max_restarts: int = 3) -> dict:
+    """One ``skyweave node`` process per nation (see the module docstring). With ``journal`` (a
+    folder) each keeps its journal there, and one that dies (a signal, or an exit other than 0 or
+    a user error's 1 and 2) is started again on it, ``max_restarts`` times at most per node.
+    Each process's id is in ``DIR/<NATION>/node.pid`` while it runs."""
     from skyweave.node.nations import split_by_nation
 
     split_by_nation(out)
     start = time.time() + 3.0  # every node starts its clock at the same wall instant
-    procs = {}
+    if journal is not None:
+        Path(journal).mkdir(parents=True, exist_ok=True)
+    configs, procs = {}, {}
     for n in nations:
-        p = _write_node_yaml(out, n, cfgs[n], nats, {"speed": speed, "start_wall": start, "timing": True,
-                                                     "end_s": float(sim["duration_s"]) if "duration_s" in sim else None,
-                                                     "detections": str(out / n / "detections.jsonl")})
-        procs[n] = subprocess.Popen([sys.executable, "-m", "skyweave.cli.main", "node", "--config", str(p)],
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    summary, failed = {}, {}
-    for n, pr in procs.items():
-        so, se = pr.communicate()
-        if pr.returncode != 0:
-            failed[n] = se.strip().splitlines()[-5:]
-            continue
-        summary[n] = json.loads((out / n / "status.json").read_text())
+        extra = {"speed": speed, "start_wall": start, "timing": True,
+                 "end_s": float(sim["duration_s"]) if "duration_s" in sim else None,
+                 "detections": str(out / n / "detections.jsonl")}
+        if journal is not None:
+            extra["journal"] = str(Path(journal) / f"{n}.sqlite")
+        for f in ("node.out", "node.err"):
+            (out / n / f).unlink(missing_ok=True)
+        configs[n] = _write_node_yaml(out, n, cfgs[n], nats, extra)
+        procs[n] = _start_node(out, n, configs[n])
+    summary, failed, restarts = {}, {}, {}
+    running = dict(procs)
+    while running:
+        for n, pr in list(running.items()):
+            if pr.poll() is None:
+                continue
+            pr.wait()
+            so = (out / n / "node.out").read_text(errors="replace")
+            se = (out / n / "node.err").read_text(errors="replace")
+            del running[n]
+            (out / n / "node.pid").unlink(missing_ok=True)
+            died = pr.returncode < 0 or pr.returncode not in (0, 1, 2)
+            if pr.returncode != 0 and journal is not None and died and restarts.get(n, 0) < max_restarts:
+                restarts[n] = restarts.get(n, 0) + 1
+                print(f"skyweave network: node {n} died (exit {pr.returncode}); restarting it on its journal "
+                      f"({restarts[n]} of {max_restarts})", file=sys.stderr, flush=True)
+                running[n] = _start_node(out, n, configs[n])
+                continue
+            if pr.returncode != 0:
+                failed[n] = (se or "").strip().splitlines()[-5:] or [f"exit {pr.returncode}"]
+                continue
+            summary[n] = json.loads((out / n / "status.json").read_text())
+            try:
+                summary[n].update({k: v for k, v in json.loads(so.strip().splitlines()[-1]).items() if k not in summary[n]})
+            except (ValueError, IndexError):
+                pass
+        time.sleep(0.1)
     if failed:
         raise RuntimeError(f"node processes failed: {failed}")
-    return {"mode": "nats-processes", "nations": nations, "nodes": summary, "simulation": sim,
+    return {"mode": "nats-processes", "nations": nations, "nodes": summary, "simulation": sim, "restarts": restarts,
             "wall_s": round(time.perf_counter() - t0, 3), "out": str(out)}
+
+
+def _start_node(out: Path, nation: str, config: Path) -> subprocess.Popen:
+    """A ``skyweave node --config`` process, its output kept in files (no pipe to fill while the
+    parent waits on others), its id in ``DIR/<NATION>/node.pid``."""
+    # appended to: a restarted node's lines follow those of its earlier life
+    log_out = open(out / nation / "node.out", "a")
+    log_err = open(out / nation / "node.err", "a")
+    try:
+        pr = subprocess.Popen([sys.executable, "-m", "skyweave.cli.main", "node", "--config", str(config)],
+                              stdout=log_out, stderr=log_err, text=True)
+    finally:
+        log_out.close()
+        log_err.close()
+    (out / nation / "node.pid").write_text(f"{pr.pid}\n")
+    return pr

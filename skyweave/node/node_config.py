@@ -53,6 +53,8 @@ NODE_KEYS = {
     "nats_create_streams": "create the streams at connect (default true; false where an administrator made them)",
     "seal_key": "the nation's X25519 private key file: frames are sealed to each recipient, only sealed ones admitted",
     "seal_partners": "nation -> X25519 public key file (or base64) of each partner, with seal_key",
+    "journal": "the node's own journal, an SQLite file or a postgresql:// URL: its inputs and outputs are recorded, a "
+               "partner frame is acknowledged once journaled, and a restart on the same journal resumes without loss",
 }
 REQUIRED = ("nation", "sensors", "detections", "out", "private_key", "partner_keys")
 
@@ -237,6 +239,7 @@ class NodeSetup:
     grace_s: float = 2.0
     end_s: float | None = None
     timing: bool = False
+    journal: str | None = None
 
     @property
     def nation(self) -> str:
@@ -300,6 +303,7 @@ class NodeSetup:
             start_wall=None if start_wall is None else _number(c, config_path, "start_wall", 0.0),
             grace_s=_number(c, config_path, "grace_s", 2.0), timing=bool(c.get("timing", False)),
             end_s=None if c.get("end_s") is None else _number(c, config_path, "end_s", 0.0),
+            journal=None if c.get("journal") is None else str(c["journal"]),
         )
 
     def start(self, sinks: Iterable = (), say: Callable[[str], None] | None = None) -> LiveNode:
@@ -310,6 +314,8 @@ class NodeSetup:
         nations = sorted({cfg.nation, *cfg.partners})
         bus = connect_nats(self.url, nations, f"{cfg.nation}-{cfg.node_id}", self.replicas, self.connect_retry_s,
                            say=say, **self.security)
+        if self.journal is not None:
+            return self._start_journaled(bus, sinks)
         try:
             nd = NationNode(cfg, self.sensors, self.key, self.keyring, bus, out_dir=self.out,
                             seal_to=self.seal_to, seal_key=self.seal_key)
@@ -320,6 +326,30 @@ class NodeSetup:
         for sink in sinks:
             nd.attach(sink)
         return LiveNode(self, nd, bus)
+
+    def _start_journaled(self, bus, sinks) -> LiveNode:
+        """The node on its own journal (:mod:`skyweave.node.resume`): rebuilt from it after a restart."""
+        from skyweave.node.journal import JournalError, describe
+        from skyweave.node.resume import public_pem, start_journaled
+
+        cfg = self.config
+
+        def make(rbus):
+            nd = NationNode(cfg, self.sensors, self.key, self.keyring, rbus, out_dir=self.out,
+                            seal_to=self.seal_to, seal_key=self.seal_key)
+            nd.keep_timing = self.timing
+            return nd
+
+        try:
+            jn = start_journaled(self.journal, cfg.nation, cfg, Path(self.settings["sensors"]).read_text(),
+                                 public_pem(self.key), bus, make, sinks=sinks)
+        except (JournalError, ValueError, OSError) as e:
+            bus.close()
+            msg = str(e)
+            raise NodeSetupError(msg if describe(self.journal) in msg else f"journal {describe(self.journal)}: {msg}") from None
+        live = LiveNode(self, jn.node, bus)
+        live.journaled = jn
+        return live
 
 
 class LiveNode:
@@ -333,6 +363,8 @@ class LiveNode:
         self.errors: list = []
         #: True when :meth:`run` ended early on its ``stop`` event
         self.stopped = False
+        #: the node's journal (:class:`~skyweave.node.resume.JournaledNode`) when it keeps one
+        self.journaled = None
 
     def run(self, progress: Callable[[float], None] | None = None, stop: threading.Event | None = None) -> dict:
         """Replay the node's own sensors' scans paced at ``speed`` × the wall clock from
@@ -347,6 +379,10 @@ class LiveNode:
         speed = s.speed
         start = s.start_wall if s.start_wall is not None else time.time()
 
+        jn = self.journaled
+        if jn is not None and speed <= 0:
+            jn.caught_up()  # no wall clock to catch up with
+
         def pace(t):
             if stop.is_set():
                 raise _Stopped
@@ -358,6 +394,13 @@ class LiveNode:
                     wait = start + t / speed - time.time()
                     if wait <= 0:
                         break
+                    if jn is not None and jn.holding:
+                        # a restarted node has caught up: set its clock to the wall's, then take
+                        # the frames held since its restart
+                        now = min((time.time() - start) * speed, t)
+                        if now > 0:
+                            nd.advance(now)
+                        jn.caught_up()
                     if stop.wait(min(wait, 0.25)):
                         raise _Stopped
                     now = min((time.time() - start) * speed, t)
@@ -380,11 +423,20 @@ class LiveNode:
                         nd.tick(end)
             except _Stopped:
                 self.errors, self.stopped = source.errors, True
+            finally:
+                if jn is not None:
+                    jn.caught_up()
             self.bus.flush()
             if not self.stopped:
                 stop.wait(s.grace_s)
             summary = nd.close()
+            if self.journaled is not None:
+                self.journaled.journal.close()  # every record committed: the last frames' acknowledgements go out
+                summary.update(self.journaled.summary())
         finally:
+            if jn is not None:
+                jn.caught_up()  # never leave the bus's delivery thread held: closing the bus waits for it
+                jn.journal.close()
             self.bus.close()
         if nd.keep_timing:
             with open(s.out / "timing.jsonl", "w") as f:

@@ -14,7 +14,9 @@ Layout (docs/messages.md, "Bus"):
 :class:`AsyncNatsBus` is the asyncio API; :class:`NatsBus` runs one on a background event-loop
 thread and calls handlers on a dispatcher thread (``dispatch="thread"``) or in the caller's
 thread on :meth:`NatsBus.pump` (``dispatch="manual"``). A handler's message is acknowledged
-after the handler returns.
+after the handler returns, or, when an ``ack_gate`` is set (a node that journals its inputs),
+once the gate lets it: ``ack_gate(ack)`` is called after the handler returns and calls ``ack()``
+(from any thread) when the frame is safely kept, e.g. committed to the node's journal.
 
 Securing the bus (docs/messages.md, "Securing the bus"): each node connects with its own
 credentials (``user``/``password``, an nkey seed or a ``.creds`` file) over TLS (``tls_ca``,
@@ -579,7 +581,9 @@ class NatsBus:
     ``dispatch="thread"``: handlers run on one dispatcher thread, one message at a time in
     arrival order, and may publish. ``dispatch="manual"``: messages wait until the owner calls
     :meth:`pump`, which runs their handlers in the calling thread. Messages are acknowledged
-    after their handler returns.
+    after their handler returns; with :attr:`ack_gate` set, when the gate calls the ``ack`` it is
+    given (see the module docstring). A message never acknowledged is delivered again after
+    ``ack_wait_s`` (and, to a durable consumer, after a restart).
     """
 
     def __init__(self, servers: str | Sequence[str] = DEFAULT_URL, *, dispatch: str = "thread", **kwargs: Any):
@@ -591,6 +595,9 @@ class NatsBus:
         self._inflight: set[concurrent.futures.Future] = set()
         self._lock = threading.Lock()
         self._closed = False
+        #: ``ack_gate(ack)``: called after a durable message's handler returns; it calls ``ack()``
+        #: (any thread, once) when the message may be acknowledged. None: acknowledge at once.
+        self.ack_gate = None
         self.loop = asyncio.new_event_loop()
         self._loop_thread = threading.Thread(target=self.loop.run_forever, name="skyweave-nats-loop", daemon=True)
         self._loop_thread.start()
@@ -716,7 +723,20 @@ class NatsBus:
         finally:
             self._queue.task_done()
         if msg is not None and not self.loop.is_closed():
-            self.loop.call_soon_threadsafe(lambda: self.loop.create_task(self.aio.ack(msg)))
+            gate = self.ack_gate
+            if gate is None:
+                self.loop.call_soon_threadsafe(lambda: self.loop.create_task(self.aio.ack(msg)))
+            else:
+                gate(lambda: self._ack_later(msg))
+
+    def _ack_later(self, msg: Any) -> None:
+        """Acknowledge ``msg`` from any thread (an ``ack_gate`` letting it go); a closed bus skips it
+        (the server delivers the message again)."""
+        try:
+            if not self.loop.is_closed():
+                self.loop.call_soon_threadsafe(lambda: self.loop.create_task(self.aio.ack(msg)))
+        except RuntimeError:  # the loop closed meanwhile
+            pass
 
     def _dispatch_forever(self) -> None:
         while True:
