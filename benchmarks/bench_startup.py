@@ -10,8 +10,9 @@ Prints, as medians of ``--repeat`` runs (process start to exit):
   tracks.jsonl: ``wall_s - tracker_s``) and what lies outside it (interpreter start, imports,
   exit: process wall - ``wall_s``).
 
-Note that ``tracker_s`` includes any module the tracker imports on first use (the chi-square gate
-imports scipy.stats there). With ``--baseline DIR`` (another checkout, e.g.
+Note that ``tracker_s`` includes any module the tracker imports on first use (scipy's k-d tree and
+assignment solver, only for scans of more than 2,000 measurements or clusters of more than 24
+tracks). With ``--baseline DIR`` (another checkout, e.g.
 ``git worktree add /tmp/base <commit>``) each run is paired with one of the baseline's code in the
 same moment, alternating, so a busy machine weighs on both alike; the outputs are compared byte
 for byte.

@@ -9,32 +9,84 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skyweave.track.association import (
+    GRID_MEASUREMENTS_MAX,
     _exact_marginals,
     candidate_pairs,
     chi2_gate,
     clusters,
+    connected_labels,
     gnn,
     jpda,
     loopy_bp_marginals,
+    min_cost_assignment,
 )
 
 
-@pytest.mark.parametrize("nt, nm", [(300, 400), (30, 40)])  # the k-d tree path and the small-scan path
-def test_candidate_pairs_equal_brute_force(nt, nm):
+# the numpy grid, the k-d tree (more than GRID_MEASUREMENTS_MAX measurements), the small-scan
+# path, and 3-D positions on the grid (cells over x, y; the distance over all three)
+@pytest.mark.parametrize("nt, nm, dims", [(300, 400, 2), (200, GRID_MEASUREMENTS_MAX + 500, 2), (30, 40, 2), (300, 400, 3)])
+def test_candidate_pairs_equal_brute_force(nt, nm, dims):
     rng = np.random.default_rng(0)
-    tp = rng.uniform(0, 10_000, (nt, 2))
-    mp = rng.uniform(0, 10_000, (nm, 2))
+    tp = rng.uniform(0, 10_000, (nt, dims))
+    mp = rng.uniform(0, 10_000, (nm, dims))
     radius = rng.uniform(50, 800 * np.sqrt(300 / nt), nt)
+    radius[:3] = [5_000.0, 20_000.0, 0.0]   # a few tracks far wider than the cells, one of radius 0
+    tp[3] = [-30_000.0] * dims                # and one far outside the measurements' extent
     pt, pm = candidate_pairs(tp, radius, mp)
-    got = set(zip(pt.tolist(), pm.tolist()))
+    got = list(zip(pt.tolist(), pm.tolist()))
+    assert len(got) == len(set(got))
     d = np.linalg.norm(tp[:, None] - mp[None], axis=2)
     want = set(zip(*np.nonzero(d <= radius[:, None])))
-    assert got == {(int(a), int(b)) for a, b in want}
+    assert set(got) == {(int(a), int(b)) for a, b in want}
 
 
 def test_chi2_gate_values():
     assert abs(chi2_gate(2, 0.99) - 9.2103) < 1e-3
     assert abs(chi2_gate(3, 0.95) - 7.8147) < 1e-3
+
+
+def test_chi2_gate_is_scipys_quantile_without_scipy():
+    from scipy.stats import chi2
+
+    for m in range(1, 9):
+        for pg in (0.5, 0.9, 0.95, 0.99, 0.999, 0.99999, 0.9999999):
+            assert chi2_gate(m, pg) == pytest.approx(chi2.ppf(pg, m), rel=1e-14, abs=0.0), (m, pg)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 10_000))
+def test_connected_labels_match_scipy(seed):
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 60))
+    k = int(rng.integers(0, 2 * n))
+    u, v = rng.integers(0, n, k), rng.integers(0, n, k)
+    lab = connected_labels(n, u, v)
+    _, ref = connected_components(coo_matrix((np.ones(k), (u, v)), shape=(n, n)), directed=False)
+    # the same partition: labels map one to one
+    pairs = set(zip(lab.tolist(), ref.tolist()))
+    assert len(pairs) == len(set(lab.tolist())) == len(set(ref.tolist()))
+    assert np.all(lab <= np.arange(n))   # each label is the smallest node of its component
+    assert np.all(lab[lab] == lab)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(0, 10_000))
+def test_min_cost_assignment_matches_scipy(seed):
+    from scipy.optimize import linear_sum_assignment
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 8))
+    m = int(rng.integers(1, 10))
+    C = rng.normal(0.0, 3.0, (n, m))
+    C[rng.random((n, m)) < 0.4] = np.inf
+    C = np.concatenate([C, np.where(np.eye(n) > 0, 0.0, np.inf)], axis=1)  # GNN's "unassigned" columns
+    r, c = min_cost_assignment(C)
+    rr, cc = linear_sum_assignment(C)
+    assert list(r) == list(range(n)) and len(set(c.tolist())) == n
+    assert C[r, c].sum() == pytest.approx(C[rr, cc].sum(), abs=1e-9)
 
 
 def brute_force_gnn(pairs, costs):

@@ -167,6 +167,27 @@ class IMM:
         x, P = self.combined(st)
         return self.filters[0].predict_measurement(meas, x, P)
 
+    def gate_pairs(self, st: dict, meas, z, R, row):
+        """Each pair's gate distance and likelihood under the mixture (pairs: ``row`` of ``st``, z, R).
+
+        Returns (d², log Λ): d² the smallest Mahalanobis distance over the modes (a measurement any
+        mode expects passes the gate), Λ = Σ_j μ_j N(y_j; 0, S_j) the IMM's own measurement
+        likelihood (Bar-Shalom et al. 2001, §11.6.6). The moment-matched single Gaussian would
+        carry every mode's spread into one covariance: too wide on straight flight (when the turn
+        mode is unlikely) and too narrow when a manoeuvre begins under a sharp straight mode.
+        """
+        mu = st["mu"][row]
+        d2 = np.full(len(row), np.inf)
+        ll = np.empty((len(row), self.r))
+        for j, mpj in enumerate(self._per_model(st, meas)):
+            y = meas.residual(z, mpj.zhat[row])
+            S = mpj.Pzz[row] + R
+            Si = np.linalg.inv(S)
+            d2 = np.minimum(d2, np.einsum("ni,nij,nj->n", y, Si, y))
+            ll[:, j] = gaussian_loglik(y, S, Si) + np.log(np.maximum(mu[:, j], 1e-300))
+        top = ll.max(axis=1)
+        return d2, top + np.log(np.exp(ll - top[:, None]).sum(axis=1))
+
     def _per_model(self, st, meas):
         return [f.predict_measurement(meas, st["xm"][:, j], st["Pm"][:, j]) for j, f in enumerate(self.filters)]
 

@@ -8,8 +8,9 @@
   against ln((1 − β)/α) (confirm) and ln(β/(1 − α)) (delete); a confirmed track is deleted when
   L falls ``delete_score_drop`` below its running maximum.
 - Confirmed tracks are also deleted when ``delete_after_misses`` scans in a row that should have
-  seen them did not, when they have coasted too long without any detection, or when they have
-  grown too uncertain.
+  seen them did not, when they have coasted too long without any detection, when they have left
+  every sensor's coverage (and missed ``exit_revisits`` revisit intervals' detections), or when
+  they have grown too uncertain.
 - Track quality: a 0–15 figure, a logarithmic scale of the 95 % horizontal position error
   radius r₉₅ (15 at ≤ 10 m, one step per doubling), inspired by (not claiming compliance with)
   Link 16's track quality; fusion compares it across nodes.
@@ -39,7 +40,8 @@ def confirm_mask(cols: dict, cfg) -> np.ndarray:
     return tent & (popcount_low(cols["hist"], cfg.confirm_n) >= cfg.confirm_m)
 
 
-def delete_mask(cols: dict, pos_sigma: np.ndarray, t: float, cfg) -> np.ndarray:
+def delete_mask(cols: dict, pos_sigma: np.ndarray, t: float, cfg, outside: np.ndarray | None = None) -> np.ndarray:
+    """Tracks to delete at time ``t`` (s); ``outside`` marks confirmed tracks no sensor covers any more."""
     tent = cols["status"] == TENTATIVE
     conf = cols["status"] == CONFIRMED
     if cfg.confirm == "sprt":
@@ -55,6 +57,8 @@ def delete_mask(cols: dict, pos_sigma: np.ndarray, t: float, cfg) -> np.ndarray:
     stale = (t - cols["t_hit"]) > coast
     dead_tent |= tent & stale
     dead_conf |= conf & stale
+    if outside is not None:
+        dead_conf |= conf & outside
     lost = pos_sigma > cfg.max_position_sigma_m
     return dead_tent | dead_conf | lost
 

@@ -223,16 +223,13 @@ def position_sigma_bound(scan: MeasurementScan, pos: np.ndarray) -> np.ndarray:
     return np.full(len(pos), np.sqrt(tr.max()) if len(tr) else 0.0)
 
 
-def in_coverage(scan: MeasurementScan, pos: np.ndarray, identity: np.ndarray, frame: LocalFrame | None) -> np.ndarray:
-    """Which tracks (positions (N, d)) the scan should have detected: range, field of view, radar horizon; ADS-B only cooperative ones."""
-    info = scan.sensor
+def _covers(info: SensorInfo, rot, shift, centre, pos: np.ndarray, identity: np.ndarray, frame: LocalFrame | None) -> np.ndarray:
+    """Which positions (N, d) sensor ``info`` can detect from its frame (``rot``, ``shift``) or ``centre`` (scenario m)."""
     N, d = pos.shape
-    if N == 0:
-        return np.zeros(0, dtype=bool)
-    if isinstance(scan.model, PolarMeasurement):
+    if info.kind == "radar":
         p3 = np.zeros((N, 3))
         p3[:, :d] = pos
-        ps = p3 @ scan.model.rot.T + scan.model.shift
+        ps = p3 @ rot.T + shift
         if d == 2:
             ps[:, 2] = 0.0
         g = np.hypot(ps[:, 0], ps[:, 1])
@@ -247,7 +244,7 @@ def in_coverage(scan: MeasurementScan, pos: np.ndarray, identity: np.ndarray, fr
             el = np.arctan2(ps[:, 2], g)
             ok &= (el >= info.fov_el[0]) & (el <= info.fov_el[1])
         if d == 3 and frame is not None and ok.any():
-            sp = scan.model.sensor_position
+            sp = -shift @ rot
             idx = np.flatnonzero(ok)
             s_e = frame.to_ecef(sp)
             t_e = frame.to_ecef(p3[idx])
@@ -255,11 +252,51 @@ def in_coverage(scan: MeasurementScan, pos: np.ndarray, identity: np.ndarray, fr
             _, _, ht = frame.to_geodetic(p3[idx])
             ok[idx] = above_radar_horizon(s_e, hs, t_e, ht)
         return ok
-    centre = scan.platform if scan.platform is not None else scan.sensor.position
+    if info.kind == "ir":
+        return np.zeros(N, dtype=bool)       # infrared cues are not air-tracker detections
     ok = np.linalg.norm(pos - centre[:d], axis=1) <= info.max_range_m
     if info.kind == "adsb":
         ok &= identity >= 0
     return ok
 
 
-__all__ = ["SensorInfo", "MeasurementScan", "build_scan", "in_coverage", "position_sigma_bound", "enu_rotation"]
+def in_coverage(scan: MeasurementScan, pos: np.ndarray, identity: np.ndarray, frame: LocalFrame | None) -> np.ndarray:
+    """Which tracks (positions (N, d)) the scan should have detected: range, field of view, radar horizon; ADS-B only cooperative ones."""
+    info = scan.sensor
+    if pos.shape[0] == 0:
+        return np.zeros(0, dtype=bool)
+    if isinstance(scan.model, PolarMeasurement):
+        return _covers(info, scan.model.rot, scan.model.shift, None, pos, identity, frame)
+    centre = scan.platform if scan.platform is not None else scan.sensor.position
+    return _covers(info, None, None, centre, pos, identity, frame)
+
+
+def in_any_coverage(sensors, pos: np.ndarray, identity: np.ndarray, frame: LocalFrame | None) -> np.ndarray:
+    """Which positions (N, d) some sensor of ``sensors`` (SensorInfo) could detect now.
+
+    A moving sensor is placed where its last scan was made; one that has not reported yet counts
+    as covering everywhere (nothing is concluded from a sensor whose position is unknown).
+    """
+    N = pos.shape[0]
+    seen = np.zeros(N, dtype=bool)
+    for info in sensors:
+        if seen.all():
+            break
+        if info.kind == "ir":
+            continue
+        platform = None
+        if info.moving:
+            if info._last_platform is None:
+                return np.ones(N, dtype=bool)
+            platform = info._last_platform[1]
+        rest = np.flatnonzero(~seen)
+        if info.kind == "radar":
+            rot, shift = info.transform(frame, platform)
+            seen[rest] = _covers(info, rot, shift, None, pos[rest], identity[rest], frame)
+        else:
+            centre = platform if platform is not None else info.position
+            seen[rest] = _covers(info, None, None, centre, pos[rest], identity[rest], frame)
+    return seen
+
+
+__all__ = ["SensorInfo", "MeasurementScan", "build_scan", "in_coverage", "in_any_coverage", "position_sigma_bound", "enu_rotation"]

@@ -3,7 +3,7 @@
 Each scan (one sensor's detections at one time) is processed at its own time:
 
 1. every track is predicted to the scan time (one batched call of the estimator);
-2. a k-d tree pre-gate and the chi-square gate give the plausible (track, measurement) pairs;
+2. a grid pre-gate and the chi-square gate give the plausible (track, measurement) pairs;
 3. confirmed tracks are associated first (GNN or JPDA, per independent cluster), tentative tracks
    then take what is left (GNN), and the remaining measurements start new tentative tracks;
 4. updates, confirmation, deletion and track quality are vectorised over the table.
@@ -36,7 +36,7 @@ from skyweave.track.filters import update as kalman_update
 from skyweave.track.management import confirm_mask, delete_mask, track_quality
 from skyweave.track.measurement import PolarMeasurement
 from skyweave.track.motion import ConstantVelocity, CoordinatedTurn, make_model
-from skyweave.track.sensors import MeasurementScan, SensorInfo, in_coverage, position_sigma_bound
+from skyweave.track.sensors import MeasurementScan, SensorInfo, in_any_coverage, in_coverage, position_sigma_bound
 from skyweave.track.table import CONFIRMED, TENTATIVE, TrackTable
 
 
@@ -257,6 +257,10 @@ class Tracker:
             gamma = self.gamma(m)
             mpos = cart[0]
             sig_t = np.sqrt(np.trace(P[:, :d, :d], axis1=1, axis2=2))
+            if isinstance(est, IMM) and cfg.imm_gate == "modes":   # reach as far as the widest mode's gate
+                Pm = state["Pm"][:, :, :d, :d]
+                spread = np.linalg.norm(state["xm"][:, :, :d] - pos[:, None, :], axis=2)
+                sig_t = np.max(np.sqrt(np.trace(Pm, axis1=2, axis2=3)) + spread, axis=1)
             radius = 1.05 * np.sqrt(gamma) * (sig_t + position_sigma_bound(scan, pos))
             if armed:
                 # Without elevation a measurement is placed at its slant range in the radar's
@@ -273,15 +277,21 @@ class Tracker:
             pt, pm = pt[ok], pm[ok]
             if len(pt):
                 rows, r_of = np.unique(pt, return_inverse=True)
-                mp = est.predict_measurement(state_rows(state, rows), scan.model)
-                y = scan.model.residual(scan.z[pm], mp.zhat[r_of])
-                S = mp.Pzz[r_of] + scan.R[pm]
-                Si = np.linalg.inv(S)
-                d2 = np.einsum("ni,nij,nj->n", y, Si, y)
-                g = d2 <= gamma
-                pt, pm, y, S, Si, r_of = pt[g], pm[g], y[g], S[g], Si[g], r_of[g]
-                gated = (mp, r_of, y, S, Si)
-                loglik = gaussian_loglik(y, S, Si)
+                if isinstance(est, IMM) and cfg.imm_gate == "modes":
+                    d2, loglik = est.gate_pairs(state_rows(state, rows), scan.model, scan.z[pm], scan.R[pm], r_of)
+                    g = d2 <= gamma
+                    pt, pm, loglik = pt[g], pm[g], loglik[g]
+                    gated = None
+                else:
+                    mp = est.predict_measurement(state_rows(state, rows), scan.model)
+                    y = scan.model.residual(scan.z[pm], mp.zhat[r_of])
+                    S = mp.Pzz[r_of] + scan.R[pm]
+                    Si = np.linalg.inv(S)
+                    d2 = np.einsum("ni,nij,nj->n", y, Si, y)
+                    g = d2 <= gamma
+                    pt, pm, y, S, Si, r_of = pt[g], pm[g], y[g], S[g], Si[g], r_of[g]
+                    gated = (mp, r_of, y, S, Si)
+                    loglik = gaussian_loglik(y, S, Si)
                 log_w = np.log(pd) + loglik - np.log(lam)
                 cost = log_w0 - log_w
                 conf = cols["status"][pt] == CONFIRMED
@@ -296,6 +306,16 @@ class Tracker:
         # management
         cover = in_coverage(scan, pos, cols["identity"], self.frame) if N else np.zeros(0, dtype=bool)
         opp = cover | hit
+        # confirmed tracks that no sensor covers any more (flown out of the picture's coverage) and
+        # that have missed their expected detection: no scan can count a miss for them, so
+        # without this they would coast on the time limit alone
+        outside = np.zeros(N, dtype=bool)
+        if N:
+            cand = np.flatnonzero((cols["status"] == CONFIRMED) & ~opp
+                                  & (t - cols["t_hit"] > cfg.exit_revisits * cols["revisit"]))
+            if len(cand):
+                others = [s for s in self.sensors.values() if s is not scan.sensor]
+                outside[cand] = ~in_any_coverage(others, pos[cand], cols["identity"][cand], self.frame)
         hb = hit.astype(np.uint32)
         cols["hist"] = np.where(opp, (cols["hist"] << np.uint32(1)) | hb, cols["hist"]).astype(np.uint32)
         cols["opps"] += opp
@@ -325,7 +345,7 @@ class Tracker:
                 self._next_id += k
             x, P = est.combined(state)
             sig = np.sqrt(np.trace(P[:, :d, :d], axis1=1, axis2=2) / d)
-            dead = delete_mask(cols, sig, t, cfg)
+            dead = delete_mask(cols, sig, t, cfg, outside)
             if dead.any():
                 tab = tab.take(~dead)
                 x, P = x[~dead], P[~dead]
