@@ -27,6 +27,8 @@ from skyweave.node.journal import (
 )
 from skyweave.node.network import node_configs
 
+ROOT = Path(__file__).resolve().parents[1]
+
 REPO = Path(__file__).resolve().parents[1]
 NATIONS = ("AUS", "GBR", "JPN", "USA")
 FILES = ("local.jsonl", "picture.jsonl", "alerts.jsonl")
@@ -187,27 +189,10 @@ def test_missing_or_corrupt_journal_gives_one_error_line(tmp_path, recorded):
     one_error(sky("network", "run", "clutter-10", "--out", tmp_path / "n2", "--journal", tmp_path), "--journal")
 
 
-WRITER = r"""
-import sys
-from skyweave.node.journal import Journal, encode_scan
-from skyweave.node.network import node_configs
-from skyweave.io.scans import RawScan
-import numpy as np
-
-j = Journal(sys.argv[1], batch=100, interval_s=3600, on_commit=lambda n: print(n, flush=True))
-j.set_meta("sensors", "{}")
-j.add_node("AUS", node_configs(["AUS"], 2.0, True)["AUS"], "none")
-i = 0
-while True:
-    i += 1
-    j.write("AUS", "scan", float(i), encode_scan(RawScan("R", "radar", float(i), {"range": np.arange(i % 7) * 0.1},
-                                                          None, None, np.arange(i % 7))))
-"""
-
-
 def test_killed_writer_leaves_every_committed_batch(tmp_path):
     path = tmp_path / "killed.sqlite"
-    p = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen([sys.executable, "-m", "tests.support.journal_writer", str(path)], stdout=subprocess.PIPE,
+                         text=True, cwd=ROOT)
     acked = 0
     try:
         for line in p.stdout:

@@ -15,7 +15,7 @@ import sys
 import pytest
 
 from tests.support.postgres import PostgresServer, skip_reason
-from tests.test_journal import FILES, NATIONS, early_missile, one_error, sky
+from tests.test_journal import FILES, NATIONS, ROOT, early_missile, one_error, sky
 
 pytestmark = pytest.mark.skipif(skip_reason() is not None, reason=skip_reason() or "")
 
@@ -120,29 +120,12 @@ def _cfg():
     return node_configs(["JPN", "USA"], 2.0, True)["JPN"]
 
 
-WRITER = r"""
-import sys
-import numpy as np
-from skyweave.io.scans import RawScan
-from skyweave.node.journal import encode_scan, open_journal
-from skyweave.node.network import node_configs
-
-j = open_journal(sys.argv[1], batch=100, interval_s=3600, on_commit=lambda n: print(n, flush=True))
-j.set_meta("sensors", "{}")
-j.add_node("AUS", node_configs(["AUS"], 2.0, True)["AUS"], "none")
-i = 0
-while True:
-    i += 1
-    j.write("AUS", "scan", float(i), encode_scan(RawScan("R", "radar", float(i), {"range": np.arange(i % 7) * 0.1},
-                                                          None, None, np.arange(i % 7))))
-"""
-
-
 def test_killed_pg_writer_leaves_every_committed_batch(pg):
     from skyweave.node.journal import decode_scan, open_reader
 
     url = pg.create_database("killed")
-    p = subprocess.Popen([sys.executable, "-c", WRITER, url], stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen([sys.executable, "-m", "tests.support.journal_writer", url], stdout=subprocess.PIPE,
+                         text=True, cwd=ROOT)
     acked = 0
     try:
         for line in p.stdout:
