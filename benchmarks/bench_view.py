@@ -9,7 +9,8 @@ Two feeds, each served by a server in a child process (so its CPU and memory are
   second, 30 % of them releasable to a random subset of the nations: the serving cost alone.
 
 ``--clients`` WebSocket viewers (nations in turn) connect for ``--seconds``; every item of every
-frame each receives is checked against its nation (a frame to the wrong nation is counted).
+frame each receives, and every row of its ``moves`` columns, is checked against its nation (a
+frame to the wrong nation is counted).
 
     python benchmarks/bench_view.py --feed synthetic --tracks 5000 --clients 50 --seconds 20 --client-procs 4
     python benchmarks/bench_view.py --feed demo --clients 8 --seconds 30
@@ -257,6 +258,11 @@ async def client(port, nation, token, seconds, out):
                     got["items"] += 1
                     if nation not in it.get("releasable_to", ()):
                         got["wrong"] += 1
+            mv = fr.get("moves")
+            if mv:  # the moving tracks' columns: each row's marking must hold the viewer's nation
+                marks = [nation in m for m in mv["markings"]]
+                got["items"] += len(mv["ids"])
+                got["wrong"] += sum(not marks[k] for k in mv["marking"])
             if fr.get("nation") != nation:
                 got["wrong"] += 1
     got["elapsed"] = max(1e-9, time.monotonic() - start)

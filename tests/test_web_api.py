@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from skyweave.cli.main import main
 from skyweave.node.events import MessageVerdict
-from skyweave.web.app import ViewServer, create_app
+from skyweave.web.app import ViewServer, create_app, encode_frame
 from skyweave.web.users import AuditLog, Sessions, UserStore
 from skyweave.web.view import NationView, Publisher
 from tests.support.webview import PASSWORD, ROWS, alert, fused, sensor_set
@@ -192,9 +192,11 @@ def test_websocket_sends_a_snapshot_then_deltas_and_never_a_usa_only_item_to_jap
         frames.append(ws.receive_text())
         delta = json.loads(frames[-1])
         assert delta["type"] == "delta" and delta["seq"] == first["seq"] + 1
-        assert [t["id"] for t in delta["tracks"]] == ["JPN-N00001"]
-        upd = delta["tracks"][0]
-        assert "lon" in upd and "releasable_to" in upd and "identity" not in upd  # only what changed
+        # the shared track only moved: a row of the delta's columns, not an item; only what changed
+        assert delta["tracks"] == [] and delta["moves"]["ids"] == ["JPN-N00001"]
+        mv = delta["moves"]
+        assert "lon" in mv and "lat" in mv and "identity" not in mv and "category" not in mv
+        assert mv["markings"][mv["marking"][0]] == ["JPN", "USA"] and mv["t"] == 104.0
         narrowed = [(ROWS[0][0], 13000.0, ROWS[0][2], ROWS[0][3], ["USA"], *ROWS[0][5:])] + ROWS[1:]
         server.views["JPN"].handle(fused(t=106.0, rows=narrowed))
         frames.append(ws.receive_text())
@@ -217,6 +219,66 @@ def test_publisher_filters_by_the_viewers_nation_before_it_diffs():
     jpn_side = Publisher(v, "JPN").poll()
     assert SECRET in {t["id"] for t in usa_side["tracks"]}
     assert SECRET not in {t["id"] for t in jpn_side["tracks"]}
+
+
+def moved_rows(dx: float, rows=ROWS):
+    """``rows`` with every track moved ``dx`` m east."""
+    return [(r[0], r[1] + dx, *r[2:]) for r in rows]
+
+
+def test_moving_tracks_go_as_columns_and_changed_attributes_as_items():
+    v = NationView("USA")
+    v.start(sensor_set())
+    v.handle(fused(t=100.0))
+    pub = Publisher(v, "USA")
+    pub.poll()
+    # every track moves; JPN-N00002 also changes its category: it goes as an item of its changed fields
+    rows = moved_rows(250.0)
+    rows[1] = (*rows[1][:6], "cruise", rows[1][7])
+    v.handle(fused(t=101.0, rows=rows))
+    fr = pub.poll()
+    mv = fr["moves"]
+    assert mv["ids"] == ["JPN-N00001", SECRET] and mv["t"] == 101.0
+    cur = v.state("USA")["tracks"]
+    for i, tid in enumerate(mv["ids"]):  # each column holds each row's current value, rounded as the item
+        assert mv["lat"][i] == cur[tid]["lat"] and mv["lon"][i] == cur[tid]["lon"]
+        assert mv["markings"][mv["marking"][i]] == cur[tid]["releasable_to"]
+    assert {k for k in mv} <= {"ids", "t", "markings", "marking", "lat", "lon", "alt", "ve", "vn", "vu", "speed",
+                               "course", "smaj", "smin", "orient", "sigma_alt_m", "quality"}
+    (item,) = fr["tracks"]
+    assert item["id"] == "JPN-N00002" and item["category"] == "cruise" and "lon" in item
+    assert item["releasable_to"] == ["AUS", "GBR", "JPN", "USA"]
+    # a track whose marking changes goes as an item (its new releasable_to with it), never as a row
+    rows2 = moved_rows(500.0, rows)
+    rows2[0] = (rows2[0][0], *rows2[0][1:4], ["GBR", "JPN", "USA"], *rows2[0][5:])
+    v.handle(fused(t=102.0, rows=rows2))
+    fr = pub.poll()
+    assert [t["id"] for t in fr["tracks"]] == ["JPN-N00001"] and fr["tracks"][0]["releasable_to"] == ["GBR", "JPN", "USA"]
+    assert "JPN-N00001" not in fr["moves"]["ids"]
+
+
+def test_a_japanese_viewer_gets_no_usa_only_row_in_any_column():
+    """The USA-only track moves in every picture of JPN's node: it is in the American viewer's
+    columns and in no column of the Japanese one's frames; and the last gate (encode_frame) drops a
+    USA-only row put straight into a frame's columns."""
+    v = NationView("JPN")
+    v.start(sensor_set())
+    pubs = {n: Publisher(v, n) for n in ("JPN", "USA")}
+    seen = {"JPN": [], "USA": []}
+    for k in range(4):
+        v.handle(fused(t=100.0 + k, rows=moved_rows(100.0 * k)))
+        for n, pub in pubs.items():
+            fr = pub.poll()
+            seen[n].append(encode_frame(fr, n))
+    assert any(SECRET.encode() in f for f in seen["USA"]) and not any(SECRET.encode() in f for f in seen["JPN"])
+    assert all(json.loads(f).get("moves") for f in seen["JPN"][1:])
+    forged = {"type": "delta", "nation": "JPN", "seq": 9, "tracks": [], "moves": {
+        "ids": ["JPN-N00001", SECRET, "JPN-N00002"], "t": 5.0, "markings": [["JPN", "USA"], ["USA"], ["JPN"]],
+        "marking": [0, 1, 2], "lat": [1.0, 2.0, 3.0], "lon": [4.0, 5.0, 6.0]}}
+    out = json.loads(encode_frame(forged, "JPN"))
+    assert out["moves"] == {"ids": ["JPN-N00001", "JPN-N00002"], "t": 5.0, "markings": [["JPN", "USA"], ["JPN"]],
+                            "marking": [0, 1], "lat": [1.0, 3.0], "lon": [4.0, 6.0]}
+    assert SECRET not in json.dumps(out) and '"USA"]' not in json.dumps(out["moves"]["markings"][1:])
 
 
 def test_health_counts_every_verdict_through_the_lossless_sink():

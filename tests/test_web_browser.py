@@ -300,5 +300,82 @@ def test_the_timeline_replays_a_recorded_run(replayed):
         assert fr["nation"] == "JPN"
         for key in ("tracks", "alerts"):
             assert all("JPN" in it["releasable_to"] for it in fr.get(key) or ())
+        assert all("JPN" in m for m in (fr.get("moves") or {}).get("markings", ()))
+    assert any(json.loads(f).get("moves") for f in frames)  # the moving tracks came as columns
+    assert errors == []
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def real_flight(tmp_path_factory, browser):
+    """``serve --tracks``'s server over the real ADS-B flight's first 40 minutes (tests/data/real):
+    its raw frames through ``skyweave ingest avr`` and ``skyweave track`` (benchmarks/real_adsb.py)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from skyweave.web.replay import ReplayStore
+
+    work = tmp_path_factory.mktemp("real")
+    root = Path(__file__).resolve().parents[1]
+    r = subprocess.run([sys.executable, str(root / "benchmarks" / "real_adsb.py"), "--minutes", "40", "--keep", str(work)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    store = ReplayStore.from_tracks(work / "tracks.jsonl", work / "sensors.json", detections_path=work / "detections.jsonl")
+    users = UserStore()
+    users.add("xxx", "XXX", "viewer", PASSWORD)
+    server = ViewServer({}, users, frame_interval_s=0.25, replay=store)
+    url, web, th = serve_in_thread(server)
+    try:
+        yield {"url": url, "server": server, "browser": browser, "store": store}
+    finally:
+        web.should_exit = True
+        th.join(10)
+
+
+def test_a_real_adsb_flight_moves_on_the_map(real_flight):
+    """The real flight (Paris-CDG to Toulouse, ICAO 393322) on the timeline: the map goes to it,
+    its symbol is drawn, neutral, with its address and callsign; played, it moves south-west on
+    the map and its trail grows. SKYWEAVE_VIEW_REAL_SCREENSHOT=PATH keeps a screenshot."""
+    store = real_flight["store"]
+    page = real_flight["browser"].new_context(viewport={"width": 1600, "height": 900}).new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(real_flight["url"] + "/")
+    page.fill("#login-user", "xxx")
+    page.fill("#login-password", PASSWORD)
+    page.click("#login-submit")
+    page.wait_for_selector("#timeline:not([hidden])", timeout=15000)
+    page.wait_for_function("() => window.skyweave.replay && window.skyweave.tracks.size > 0", timeout=30000)
+    lon, lat = page.evaluate("() => window.skyweave.viewCenter()")
+    assert 40 < lat < 55 and -5 < lon < 10, (lat, lon)  # the map went to France, not the scenario's sea
+    (t,) = tracks_of(page).values()
+    assert (t["identity"], t["callsign"], t["sid"], t["category"]) == ("393322", "AFR34ZG", "neutral", "aircraft")
+    assert t["releasable_to"] == ["XXX"]
+    # 10 minutes into the flight, then play at 20x
+    page.evaluate("(t) => { const s = document.getElementById('tl-slider'); s.value = String(t); "
+                  "s.dispatchEvent(new Event('input')); s.dispatchEvent(new Event('change')); }", store.start + 600)
+    page.wait_for_function("(t) => Math.abs(window.skyweave.replay.t - t) < 0.5", arg=store.start + 600)
+    page.wait_for_function("() => window.skyweave.drawn().tracks === 1")
+    before = dict(next(iter(tracks_of(page).values())))
+    page.select_option("#tl-speed", "20")
+    page.click("#tl-play")
+    page.wait_for_function("() => window.skyweave.replay.playing && window.skyweave.replay.speed === 20")
+    page.wait_for_function("(t0) => [...window.skyweave.tracks.values()][0].t > t0 + 120", arg=before["t"], timeout=60000)
+    page.wait_for_function("() => window.skyweave.trails.get('T-1') && window.skyweave.trails.get('T-1').length >= 8",
+                           timeout=60000)
+    after = next(iter(tracks_of(page).values()))
+    assert after["lat"] < before["lat"] - 0.05 and after["lon"] < before["lon"]  # towards Toulouse
+    assert page.evaluate("() => window.skyweave.drawn()")["tracks"] == 1
+    assert page.evaluate("() => window.skyweave.drawn()")["trails"] == 1
+    page.click("#tl-play")  # pause
+    page.wait_for_function("() => !window.skyweave.replay.playing")
+    page.evaluate("() => window.skyweave.fitTracks(10)")
+    page.click("#tracks tbody tr")  # its details
+    assert "AFR34ZG" in page.inner_text("#details") and "393322" in page.inner_text("#details")
+    page.wait_for_timeout(800)
+    shot = os.environ.get("SKYWEAVE_VIEW_REAL_SCREENSHOT")
+    if shot:
+        page.screenshot(path=shot)
     assert errors == []
     page.close()

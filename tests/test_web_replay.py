@@ -138,6 +138,8 @@ def test_the_websocket_plays_the_run_and_never_sends_a_usa_only_item_to_japan(en
             ts.append(fr["t"])
             if fr.get("tracks"):
                 assert all(u["id"] != SECRET for u in fr["tracks"])
+            if fr.get("moves"):
+                assert SECRET not in fr["moves"]["ids"]
         assert ts[-1] > 35.0 and fr["replay"]["playing"] is True and fr["replay"]["speed"] == 20.0
         ws.send_text("not json")
         while True:
@@ -150,6 +152,9 @@ def test_the_websocket_plays_the_run_and_never_sends_a_usa_only_item_to_japan(en
         for key in ("tracks", "alerts"):
             for it in fr.get(key) or ():
                 assert it["id"] not in (SECRET, "USA-W9") and "JPN" in it["releasable_to"]
+        mv = fr.get("moves") or {"ids": [], "markings": []}
+        assert SECRET not in mv["ids"] and all("JPN" in m for m in mv["markings"])
+    assert any(fr.get("moves") for fr in seen)  # the tracks moved as columns
 
 
 def test_the_cursor_plays_at_its_speed_and_stops_at_the_end(journal):

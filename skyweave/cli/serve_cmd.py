@@ -44,6 +44,14 @@ def _check_listen(host: str, port: int) -> None:
 @click.option("--journal", "journal_path", type=click.Path(dir_okay=False, path_type=Path),
               help="replay a recorded run (skyweave network run ... --journal FILE) on a timeline: each "
                    "nation's users see that nation's recorded picture")
+@click.option("--tracks", "tracks_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="show a tracks file (skyweave track ... --out TRACKS.jsonl) on a timeline, placed by its "
+                   "sensors file's origin; its nation's users see it")
+@click.option("--sensors", "sensors_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="with --tracks: the sensors file the tracks were made over (default: sensors.json beside "
+                   "the tracks file)")
+@click.option("--detections", "detections_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="with --tracks: the detections the tracks were made from (their ADS-B callsigns are shown)")
 @click.option("--users", "users_path", type=click.Path(dir_okay=False, path_type=Path),
               help="users file (skyweave users add); with --demo, its users are added to the demo's; "
                    "with --config, the users (only those of the node's nation may log in)")
@@ -56,8 +64,8 @@ def _check_listen(host: str, port: int) -> None:
 @click.option("--session-hours", default=8.0, show_default=True, type=click.FloatRange(min=0.01), help="session lifetime")
 @click.option("--classification", default="UNCLASSIFIED // EXERCISE", show_default=True,
               help="the classification banner's text")
-def serve(demo, demo_password, host, port, config_path, journal_path, users_path, speed, duration, out, session_hours,
-          classification):
+def serve(demo, demo_password, host, port, config_path, journal_path, tracks_path, sensors_path, detections_path,
+          users_path, speed, duration, out, session_hours, classification):
     """Serve the joint command view: a live map, tracks, alerts and network health per nation.
 
     Each user belongs to a nation and sees only what that nation's node may see (the server
@@ -65,11 +73,34 @@ def serve(demo, demo_password, host, port, config_path, journal_path, users_path
 
     --demo serves the four nations of the live demo network; --config NODE.yaml --users FILE runs
     one nation's node over NATS as `skyweave node` does and serves its picture to that nation's
-    users; --journal FILE replays a recorded run on a timeline (docs/view.md).
+    users; --journal FILE replays a recorded run on a timeline; --tracks TRACKS.jsonl shows a
+    tracks file (skyweave track's output) on the same timeline (docs/view.md).
     """
     ctx = click.get_current_context()
     given = [f"--{p.replace('_', '-')}" for p in ("speed", "duration")
              if ctx.get_parameter_source(p) is not click.core.ParameterSource.DEFAULT]
+    if tracks_path is None and (sensors_path is not None or detections_path is not None):
+        raise click.UsageError("--sensors and --detections go with --tracks TRACKS.jsonl")
+    if tracks_path is not None:
+        if demo or config_path is not None or journal_path is not None:
+            raise click.UsageError("--tracks and --demo/--config/--journal: give one")
+        if given:
+            raise click.UsageError(f"{', '.join(given)}: only with --demo (a tracks file's speed is set on its timeline)")
+        from skyweave.node.journal import JournalError
+        from skyweave.web.replay import ReplayStore
+
+        if sensors_path is None:
+            sensors_path = tracks_path.parent / "sensors.json"
+            if not sensors_path.is_file():
+                raise Failure(f"--tracks {tracks_path}: no sensors.json beside it; give --sensors S.json "
+                              "(the sensors file the tracks were made over)")
+        _check_password(demo_password)
+        try:
+            store = ReplayStore.from_tracks(tracks_path, sensors_path, detections_path=detections_path)
+        except JournalError as e:
+            raise Failure(str(e)) from None
+        return serve_replay(tracks_path, users_path, demo_password, host, port, out, session_hours, classification,
+                            store=store)
     if journal_path is not None:
         if demo or config_path is not None:
             raise click.UsageError("--journal and --demo/--config: give one (a recorded run, the demo, or a node)")
@@ -89,7 +120,7 @@ def serve(demo, demo_password, host, port, config_path, journal_path, users_path
         return serve_node(config_path, users_path, host, port, out, session_hours, classification)
     if not demo:
         raise click.UsageError("nothing to serve: give --demo (the live trilateral network), --config NODE.yaml "
-                               "--users FILE, or --journal FILE (a recorded run)")
+                               "--users FILE, --journal FILE (a recorded run) or --tracks TRACKS.jsonl")
     from skyweave.web.users import MIN_PASSWORD, UserStore
 
     if demo_password is not None and len(demo_password) < MIN_PASSWORD:
@@ -253,29 +284,37 @@ def serve_node(config_path: Path, users_path: Path, host: str, port: int, out: P
                       "choose another --port")
 
 
+def _check_password(password: str | None) -> None:
+    from skyweave.web.users import MIN_PASSWORD
+
+    if password is not None and len(password) < MIN_PASSWORD:
+        raise click.BadParameter(f"at least {MIN_PASSWORD} characters", param_hint="--demo-password")
+
+
 def serve_replay(journal_path: Path, users_path: Path | None, password: str | None, host: str, port: int,
-                 out: Path | None, session_hours: float, classification: str) -> None:
+                 out: Path | None, session_hours: float, classification: str, store=None) -> None:
     """``serve --journal``: a recorded run on a timeline; each nation's users see its own records.
     Without --users, one viewer per recorded nation (its name in lower case) whose password is
-    --demo-password or a random one printed once."""
+    --demo-password or a random one printed once. ``store``: a ReplayStore already read (``serve
+    --tracks``: a tracks file's), else the journal at ``journal_path`` is read."""
     import uvicorn
 
     from skyweave.node.journal import JournalError
     from skyweave.web.app import ViewServer, create_app
     from skyweave.web.replay import ReplayStore
-    from skyweave.web.users import MIN_PASSWORD, AuditLog, Sessions, UserStore
+    from skyweave.web.users import AuditLog, Sessions, UserStore
 
-    if password is not None and len(password) < MIN_PASSWORD:
-        raise click.BadParameter(f"at least {MIN_PASSWORD} characters", param_hint="--demo-password")
-    try:
-        store = ReplayStore(journal_path)
-    except JournalError as e:
-        raise Failure(str(e)) from None
+    _check_password(password)
+    if store is None:
+        try:
+            store = ReplayStore(journal_path)
+        except JournalError as e:
+            raise Failure(str(e)) from None
     if users_path is not None:
         users = load_users(users_path)
         logins = [u.user for u in users.list() if u.nation in store.nations]
         if not logins:
-            raise Failure(f"--users {users_path}: no user of a nation the journal records ({', '.join(store.nations)})")
+            raise Failure(f"--users {users_path}: no user of a nation {journal_path} records ({', '.join(store.nations)})")
         printed = False
     else:
         users = UserStore()

@@ -212,7 +212,30 @@ def encode_frame(frame: dict, nation: str) -> bytes:
         items = frame.get(key)
         if items and not all(visible(it, nation) for it in items):
             frame = {**frame, key: [it for it in items if visible(it, nation)]}
+    moves = frame.get("moves")
+    if moves is not None:
+        ok = [nation in m for m in moves["markings"]]
+        if not all(ok):
+            frame = {**frame, "moves": visible_moves(moves, ok)}
     return orjson.dumps(frame)
+
+
+def visible_moves(moves: dict, ok: list[bool]) -> dict:
+    """``moves`` (a delta's columns) without the rows whose marking (``markings[marking[i]]``) is
+    not releasable (``ok[k]`` False for marking ``k``)."""
+    keep = [i for i, k in enumerate(moves["marking"]) if ok[k]]
+    out = {}
+    for key, col in moves.items():
+        if key == "markings":
+            out[key] = [m for m, good in zip(col, ok) if good]
+        elif key == "marking":
+            renum = {k: j for j, k in enumerate(k for k, good in enumerate(ok) if good)}
+            out[key] = [renum[col[i]] for i in keep]
+        elif isinstance(col, list):
+            out[key] = [col[i] for i in keep]
+        else:
+            out[key] = col
+    return out
 
 
 def process_figures() -> dict:

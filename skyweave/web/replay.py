@@ -1,11 +1,14 @@
-"""Replaying a recorded run in the joint command view: a journal's pictures on a timeline.
+"""Replaying a recorded run in the joint command view: a journal's pictures, or a tracks file's,
+on a timeline.
 
 A :class:`ReplayStore` reads a journal (:mod:`skyweave.node.journal`, docs/journal.md) once: for
 each nation, the node's own fused pictures (``fused`` records: picture.jsonl lines), its alert
 updates (``alert`` records: alerts.jsonl objects), its gate's verdicts (``verdict``) and the
 operators' standard identities (``identity``, written by a live server). Nothing of another
 nation is ever served to a viewer: a viewer of N is given N's own records only, and every item
-still goes through :func:`~skyweave.web.picture.visible` for N.
+still goes through :func:`~skyweave.web.picture.visible` for N. :meth:`ReplayStore.from_tracks`
+reads a tracks file (``skyweave track``'s output, such as a real ADS-B recording's) instead: one
+nation's pictures, one per distinct time of the file, and no alerts.
 
 A :class:`ReplayCursor` is one user's position on the timeline (scenario seconds), playing at
 ``speed`` times the wall clock or paused. It offers what a :class:`~skyweave.web.view.NationView`
@@ -81,6 +84,26 @@ def _load_sensors_text(text: str, path: Path):
             raise JournalError(f"{path}: its sensors (meta 'sensors') are not a valid sensors.json: {e}") from None
 
 
+def _callsigns(path: Path) -> dict[str, str]:
+    """ICAO address -> the last callsign the detections of ``path`` (detections.jsonl) give it."""
+    out: dict[str, str] = {}
+    try:
+        fh = open(path, "rb")
+    except OSError as e:
+        raise JournalError(f"--detections {path}: cannot read it ({e.strerror or e})") from None
+    with fh:
+        for no, line in enumerate(fh, 1):
+            if b"callsign" not in line:
+                continue
+            try:
+                d = orjson.loads(line)
+            except orjson.JSONDecodeError as e:
+                raise JournalError(f"--detections {path} line {no}: not JSON ({str(e).splitlines()[0]})") from None
+            if isinstance(d, dict) and d.get("icao24") and d.get("callsign"):
+                out[str(d["icao24"]).lower()] = str(d["callsign"]).strip()
+    return out
+
+
 class NationRecords:
     """One nation's recorded pictures, alerts, verdicts and identities, in time order."""
 
@@ -103,14 +126,11 @@ class ReplayStore:
         self.path = Path(path)
         reader = JournalReader(self.path)
         try:
-            self.sensors = _load_sensors_text(reader.meta["sensors"], self.path)
-            if self.sensors.origin is None:
-                raise JournalError(f"{self.path}: the run has no geodetic origin; the view needs one")
-            self.nations = tuple(sorted(reader.nodes))
-            self.by_nation = {n: NationRecords(n) for n in self.nations}
+            sensors = _load_sensors_text(reader.meta["sensors"], self.path)
+            by_nation = {n: NationRecords(n) for n in sorted(reader.nodes)}
             for _seq, nation, kind, t, _wall, _subject, body in reader.records(
                     kinds=("fused", "alert", "verdict", IDENTITY_KIND)):
-                rec = self.by_nation.get(nation)
+                rec = by_nation.get(nation)
                 if rec is None or t is None:
                     continue
                 if isinstance(body, bytes):
@@ -132,9 +152,91 @@ class ReplayStore:
             raise JournalError(f"{self.path}: a damaged record ({e})") from None
         finally:
             reader.close()
-        self.nations = tuple(n for n in self.nations if self.by_nation[n].times)
+        self._setup(sensors, by_nation, cache, f"{self.path}: the journal records no fused picture: nothing to replay")
+
+    @classmethod
+    def from_tracks(cls, tracks_path: str | Path, sensors_path: str | Path, *, detections_path: str | Path | None = None,
+                    cache: int = 64) -> ReplayStore:
+        """A tracks file (``skyweave track``'s tracks.jsonl, docs/formats.md) as a recorded run of one
+        nation: each distinct ``t`` is one picture (the file holds every confirmed track at each
+        detection time). The nation is the sensors' (all of one nation; else each line's
+        ``nation``); a track's ``releasable_to`` is the intersection of that nation's sensors'
+        markings (the nation itself always in it), its category ``aircraft`` when it carries an
+        ICAO address (``icao24``: standard identity neutral by rule), else ``unknown``.
+        ``detections_path`` (the detections the tracks came from) names each ICAO address's
+        ``callsign``. :class:`JournalError` names the file and line of a mistake."""
+        from skyweave.io.formats import FormatError, load_sensors
+
+        tracks_path, sensors_path = Path(tracks_path), Path(sensors_path)
+        self = cls.__new__(cls)
+        self.path = tracks_path
+        try:
+            sensors = load_sensors(sensors_path)
+        except FormatError as e:
+            raise JournalError(f"--sensors {sensors_path}: {e}") from None
+        except OSError as e:
+            raise JournalError(f"--sensors {sensors_path}: cannot read it ({e.strerror or e})") from None
+        nations = sorted({s.nation for s in sensors.sensors})
+        marking: dict[str, list[str]] = {}
+        for n in nations:
+            rel = None
+            for s in sensors.sensors:
+                if s.nation == n:
+                    r = set(s.releasable_to) | {n}
+                    rel = r if rel is None else rel & r
+            marking[n] = sorted(rel or {n})
+        self.callsigns = _callsigns(Path(detections_path)) if detections_path is not None else {}
+        pictures: dict[str, dict[float, list[bytes]]] = {}
+        keys = ("x", "y", "z", "vx", "vy", "vz") if sensors.dims == 3 else ("x", "y", "vx", "vy")
+        try:
+            fh = open(tracks_path, "rb")
+        except OSError as e:
+            raise JournalError(f"--tracks {tracks_path}: cannot read it ({e.strerror or e})") from None
+        with fh:
+            for no, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    d = orjson.loads(line)
+                    t = float(d["t"])
+                    tid = str(d["track_id"])
+                    for k in keys:
+                        float(d[k])
+                except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+                    what = f"no {e}" if isinstance(e, KeyError) else str(e).splitlines()[0]
+                    raise JournalError(f"--tracks {tracks_path} line {no}: not a tracks.jsonl line ({what})") from None
+                nation = d.get("nation") if len(nations) != 1 else nations[0]
+                if nation not in marking:
+                    raise JournalError(f"--tracks {tracks_path} line {no}: nation {nation!r} is none of the sensors' "
+                                       f"nations ({', '.join(nations)}) in {sensors_path}")
+                icao = d.get("icao24")
+                rec = {**{k: d[k] for k in keys}, "track_id": tid, "cov": d.get("cov"), "quality": d.get("quality", 0),
+                       "icao24": icao, "class": "aircraft" if icao else "unknown", "reporting": True,
+                       "releasable_to": marking[nation], "sources": [f"{nation}:{tid}"]}
+                pictures.setdefault(nation, {}).setdefault(t, []).append(orjson.dumps(rec))
+        by_nation = {}
+        for n, pics in pictures.items():
+            rec = by_nation[n] = NationRecords(n)
+            for t in sorted(pics):
+                rec.times.append(t)
+                rec.bodies.append(zlib.compress(b"\n".join(pics[t]), 1))
+        self._setup(sensors, by_nation, cache, f"--tracks {tracks_path}: no track in it: nothing to show",
+                    origin_from=f"--sensors {sensors_path}")
+        return self
+
+    def _setup(self, sensors, by_nation: dict[str, NationRecords], cache: int, empty: str,
+               origin_from: str | None = None) -> None:
+        """The timeline of ``by_nation``'s records over ``sensors`` (``empty``: the error when no
+        nation has a picture)."""
+        self.sensors = sensors
+        if self.sensors.origin is None:
+            raise JournalError(f"{origin_from or self.path}: the run has no geodetic origin; the view needs one")
+        if not hasattr(self, "callsigns"):
+            self.callsigns = {}
+        self.by_nation = by_nation
+        self.nations = tuple(n for n in sorted(by_nation) if by_nation[n].times)
         if not self.nations:
-            raise JournalError(f"{self.path}: the journal records no fused picture: nothing to replay")
+            raise JournalError(empty)
         for n in self.nations:
             self._order(self.by_nation[n])
         self.start = min(self.by_nation[n].times[0] for n in self.nations)
@@ -228,6 +330,9 @@ class ReplayStore:
             t = rec.times[idx]
             pic = LinesPicture(t, lines, self.sensors.dims)
             items = {it["id"]: it for it in self._items[nation].tracks(pic, self.overrides(nation, t))}
+            if self.callsigns:
+                for it in items.values():
+                    it["callsign"] = self.callsigns.get(it["identity"])
             with self._lock:
                 self._cache[key] = items
                 while len(self._cache) > self._cache_size:

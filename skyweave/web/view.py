@@ -10,8 +10,11 @@ A :class:`NationView` attaches to a nation's node as two sinks (:meth:`NationVie
 :meth:`NationView.state` gives what a viewer of a nation may see (every item through
 :func:`~skyweave.web.picture.visible`), and a :class:`Publisher` turns successive states into
 numbered frames: a ``snapshot`` first, then ``delta`` frames carrying only the tracks that
-changed (only their changed fields, with ``id`` and ``releasable_to``), the removed ids, the
-changed alerts and the health when it changed.
+changed, the removed ids, the changed alerts and the health when it changed. A delta's tracks
+that only moved (their changed fields all kinematic, :data:`MOVE_FIELDS`, their marking
+unchanged) go as the columns of one ``moves`` object (:func:`moves_columns`); the others (new
+tracks whole, tracks whose other fields changed: only those fields, with ``id`` and
+``releasable_to``) as items in ``tracks``.
 """
 
 from __future__ import annotations
@@ -34,6 +37,16 @@ from skyweave.web.picture import PictureItems, alert_item, only_visible
 
 #: fields of a track item a delta always carries, changed or not
 ALWAYS = ("id", "releasable_to")
+#: the fields of a moving track (its kinematics) a delta sends as columns of ``moves``: a track
+#: whose changed fields are all among these (and whose marking did not change) goes there; the
+#: ellipse goes as the three columns ``smaj``, ``smin``, ``orient``
+MOVE_FIELDS = ("t", "lat", "lon", "alt", "ve", "vn", "vu", "speed", "course", "ellipse", "sigma_alt_m", "quality")
+#: the ``moves`` columns, in order, and the whole-number ones (sent as integers: m, quality)
+MOVE_COLUMNS = ("lat", "lon", "alt", "ve", "vn", "vu", "speed", "course", "smaj", "smin", "orient", "sigma_alt_m",
+                "quality")
+_INT_COLUMNS = frozenset(("alt", "smaj", "smin", "sigma_alt_m", "quality"))
+_MOVE_SET = frozenset(MOVE_FIELDS) | frozenset(ALWAYS)
+_ELLIPSE_KEYS = (("smaj", "semi_major_m"), ("smin", "semi_minor_m"), ("orient", "orientation_deg"))
 
 
 class NationView:
@@ -249,6 +262,49 @@ def _changed(old: dict, new: dict) -> dict | None:
     return out
 
 
+def moves_columns(rows: list[tuple[dict, set]]) -> dict:
+    """The ``moves`` object of a delta from (track item, its changed fields) rows, all visible to
+    the frame's nation: ``ids``; ``t`` (one number when every row has the same time, else one per
+    row); ``markings`` (the distinct ``releasable_to`` lists) and ``marking`` (each row's index
+    into them); then, for each column of :data:`MOVE_COLUMNS` that changed in any row, every
+    row's current value (deg, m, m/s, deg clockwise from north; the ellipse's ``smaj``, ``smin``
+    in m and ``orient`` in deg; ``sigma_alt_m`` m; ``quality`` 0-15)."""
+    items = [it for it, _ in rows]
+    changed: set = set()
+    for _, ch in rows:
+        changed.update(ch)
+    ts = {it["t"] for it in items}
+    out: dict = {"ids": [it["id"] for it in items], "t": ts.pop() if len(ts) == 1 else [it["t"] for it in items]}
+    index: dict[tuple, int] = {}
+    by_obj: dict[int, int] = {}  # the items share one list object per marking: look it up by identity first
+    markings, marking = [], []
+    for it in items:
+        rel = it["releasable_to"]
+        k = by_obj.get(id(rel))
+        if k is None:
+            key = tuple(rel)
+            k = index.get(key)
+            if k is None:
+                k = index[key] = len(markings)
+                markings.append(list(key))
+            by_obj[id(rel)] = k
+        marking.append(k)
+    out["markings"], out["marking"] = markings, marking
+    for col in MOVE_COLUMNS:
+        if col in ("smaj", "smin", "orient"):
+            if "ellipse" not in changed:
+                continue
+            key = dict(_ELLIPSE_KEYS)[col]
+            vals = [(it.get("ellipse") or {}).get(key) for it in items]
+        elif col in changed:
+            vals = [it.get(col) for it in items]
+        else:
+            continue
+        # the whole-number columns were rounded to 0 decimals (None where unknown): sent as integers
+        out[col] = [None if v is None else int(v) for v in vals] if col in _INT_COLUMNS else vals
+    return out
+
+
 class Publisher:
     """Numbered frames for the viewers of one nation from one view (one thread polls; any may take snapshots).
 
@@ -303,7 +359,7 @@ class Publisher:
             return self.snapshot()
         frame = {"type": "delta", "nation": self.nation, "seq": seq, "t": cur["t"], "utc": cur["utc"],
                  "wall": time.time(), "picture_wall": cur["picture_wall"]}
-        upd, removed = [], []
+        upd, removed, moved = [], [], []
         old_t = prev["tracks"]
         for tid, it in cur["tracks"].items():
             o = old_t.get(tid)
@@ -311,12 +367,20 @@ class Publisher:
                 upd.append(it)
             elif o is not it:
                 ch = _changed(o, it)
-                if ch is not None:
+                if ch is None:
+                    continue
+                keys = ch.keys()
+                if _MOVE_SET.issuperset(keys) and (o.get("releasable_to") is it["releasable_to"]
+                                                   or o.get("releasable_to") == it["releasable_to"]):
+                    moved.append((it, keys))
+                else:
                     upd.append(ch)
         removed = [tid for tid in old_t if tid not in cur["tracks"]]
         alerts = [a for k, a in cur["alerts"].items() if prev["alerts"].get(k) != a]
         alerts_removed = [k for k in prev["alerts"] if k not in cur["alerts"]]
         frame["tracks"] = upd
+        if moved:
+            frame["moves"] = moves_columns(moved)
         frame["removed"] = removed
         frame["alerts"] = alerts
         frame["alerts_removed"] = alerts_removed

@@ -15,7 +15,7 @@ import MultiPoint from 'ol/geom/MultiPoint.js';
 import MultiLineString from 'ol/geom/MultiLineString.js';
 import { getVectorContext } from 'ol/render.js';
 import Polygon from 'ol/geom/Polygon.js';
-import { fromLonLat } from 'ol/proj.js';
+import { fromLonLat, toLonLat } from 'ol/proj.js';
 import { containsCoordinate } from 'ol/extent.js';
 import { Style, Fill, Stroke, Icon, Text, Circle as CircleStyle, RegularShape } from 'ol/style.js';
 import { defaults as defaultControls, ScaleLine } from 'ol/control.js';
@@ -61,6 +61,8 @@ const CITIES = [
   ['Tokyo', 35.69, 139.69], ['Osaka', 34.69, 135.50], ['Niigata', 37.92, 139.04], ['Sapporo', 43.06, 141.35],
   ['Fukuoka', 33.59, 130.40], ['Seoul', 37.57, 126.98], ['Busan', 35.18, 129.08], ['Pyongyang', 39.02, 125.75],
   ['Vladivostok', 43.12, 131.89], ['Shanghai', 31.23, 121.47], ['Beijing', 39.90, 116.41], ['Sendai', 38.27, 140.87],
+  ['Paris', 48.86, 2.35], ['Orléans', 47.90, 1.90], ['Limoges', 45.83, 1.26], ['Toulouse', 43.60, 1.44],
+  ['Bordeaux', 44.84, -0.58], ['Lyon', 45.76, 4.84], ['Clermont-Ferrand', 45.78, 3.08], ['London', 51.51, -0.13],
 ];
 const citySource = new VectorSource({
   features: CITIES.map(([name, lat, lon]) => new Feature({ geometry: new Point(fromLonLat([lon, lat])), name })),
@@ -128,8 +130,10 @@ function labelStyle(f) {
   const styles = [];
   if (($('show-labels').checked && S.tracks.size <= LABELS_UP_TO) || sel) {
     const kind = t.category === 'ballistic' ? ' BM' : t.category === 'cruise' ? ' CM' : '';
+    // a civil aircraft's callsign, else its ICAO address (ADS-B)
+    const civil = t.callsign || (t.identity && t.identity.length === 6 ? t.identity.toUpperCase() : '');
     styles.push(new Style({
-      text: new Text({ text: `${t.id}${kind}\n${height(t.alt)}`, font: sel ? 'bold 12px sans-serif' : '10px sans-serif',
+      text: new Text({ text: `${t.id}${kind}${civil ? ' ' + civil : ''}\n${height(t.alt)}`, font: sel ? 'bold 12px sans-serif' : '10px sans-serif',
         textAlign: 'left', offsetX: 13, offsetY: 0, fill: new Fill({ color: COLOR[t.sid] || '#fff' }),
         stroke: new Stroke({ color: '#0b1520', width: 3 }) }),
     }));
@@ -413,7 +417,7 @@ function renderTable() {
   const cat = $('filter-cat').value;
   let rows = [...S.tracks.values()];
   if (cat) rows = rows.filter((t) => t.category === cat);
-  if (q) rows = rows.filter((t) => [t.id, t.identity, t.sid, t.category, ...(t.nations || [])].join(' ').toLowerCase().includes(q));
+  if (q) rows = rows.filter((t) => [t.id, t.identity, t.callsign, t.sid, t.category, ...(t.nations || [])].join(' ').toLowerCase().includes(q));
   const k = S.sortKey;
   const d = S.sortDir;
   rows.sort((a, b) => { const x = sortValue(a, k); const y = sortValue(b, k); return (x < y ? -1 : x > y ? 1 : 0) * d; });
@@ -434,7 +438,7 @@ function renderDetails() {
   const rows = [
     ['Standard identity', `${t.sid} (${t.sid_source === 'rule' ? 'by rule' : 'set by ' + t.sid_source})`],
     ['Category', `${t.category}${t.class_conf != null ? ' (' + Math.round(t.class_conf * 100) + '%)' : ''}`],
-    ['Identity', t.identity || 'none (no ADS-B / IFF)'],
+    ['Identity', t.identity ? (t.identity.length === 6 ? `ICAO ${t.identity.toUpperCase()}` : t.identity) + (t.callsign ? `, callsign ${t.callsign}` : '') : 'none (no ADS-B / IFF)'],
     ['Position', `${t.lat.toFixed(4)}°N ${t.lon.toFixed(4)}°E`],
     ['Altitude', t.alt == null ? '—' : `${Math.round(t.alt)} m (${height(t.alt)})${t.sigma_alt_m != null ? ' ± ' + t.sigma_alt_m + ' m' : ''}`],
     ['Velocity', `${kt(t.speed)} kt (${t.speed} m/s), heading ${Math.round(t.course)}°, climb ${t.vu ?? 0} m/s`],
@@ -517,8 +521,10 @@ function applyFrame(fr) {
     S.speed = fr.speed || 1;
     setBanner(fr.classification);
     drawCoverage();
+    if (!S.fitted) { S.fitted = true; fitIfAway(); }
   } else {
     for (const u of fr.tracks || []) S.tracks.set(u.id, Object.assign({}, S.tracks.get(u.id) || {}, u));
+    if (fr.moves) applyMoves(fr.moves);
     for (const id of fr.removed || []) S.tracks.delete(id);
     for (const a of fr.alerts || []) S.alerts.set(a.id, a);
     for (const id of fr.alerts_removed || []) S.alerts.delete(id);
@@ -537,6 +543,44 @@ function applyFrame(fr) {
   }
   S.dirty = true;
 }
+
+// A delta's moving tracks come as columns (docs/view.md, "Frames"): ids, t (one or per row), each
+// row's marking (an index into markings), and each kinematic column that changed in any row.
+const MOVE_COLUMNS = ['lat', 'lon', 'alt', 've', 'vn', 'vu', 'speed', 'course', 'sigma_alt_m', 'quality'];
+function applyMoves(mv) {
+  const ids = mv.ids;
+  const cols = MOVE_COLUMNS.filter((c) => c in mv).map((c) => [c, mv[c]]);
+  const perRowT = Array.isArray(mv.t);
+  const ell = 'smaj' in mv;
+  for (let i = 0; i < ids.length; i++) {
+    let t = S.tracks.get(ids[i]);
+    if (!t) { t = { id: ids[i] }; S.tracks.set(ids[i], t); }
+    t.t = perRowT ? mv.t[i] : mv.t;
+    t.releasable_to = mv.markings[mv.marking[i]];
+    for (const [c, a] of cols) t[c] = a[i];
+    if (ell) t.ellipse = { semi_major_m: mv.smaj[i], semi_minor_m: mv.smin[i], orientation_deg: mv.orient[i] };
+  }
+}
+
+// the first picture: when none of its sensors and tracks is in view (the map starts over the
+// trilateral scenario's sea), fit the view to them
+function fitIfAway() {
+  const pts = [...S.sensors.filter((s) => s.lat != null).map((s) => [s.lon, s.lat]),
+    ...[...S.tracks.values()].filter((t) => t.lat != null).map((t) => [t.lon, t.lat])].map((q) => fromLonLat(q));
+  if (!pts.length) return;
+  const view = map.getView();
+  const ext = view.calculateExtent(map.getSize());
+  if (pts.some((p) => containsCoordinate(ext, p))) return;
+  view.fit(new MultiPoint(pts), { padding: [60, 60, 60, 60], maxZoom: 9 });
+}
+// fit the view to the tracks and their trails (the browser tests and the screenshot use it)
+S.fitTracks = (maxZoom = 12) => {
+  const pts = [];
+  for (const t of S.tracks.values()) if (t.lat != null) pts.push(fromLonLat([t.lon, t.lat]));
+  for (const tr of S.trails.values()) for (const q of tr) pts.push(q[1]);
+  if (pts.length) map.getView().fit(new MultiPoint(pts), { padding: [80, 80, 240, 80], maxZoom });
+};
+S.viewCenter = () => { const c = map.getView().getCenter(); return c ? toLonLat(c) : null; };
 
 // ------------------------------------------------------------------------------------ replay timeline
 // (skyweave serve --journal FILE): play, pause, speed and seek move this user's place on the
