@@ -1,7 +1,7 @@
 """Missile warning over many seeded launches: impact error, ellipse coverage, latency, false alerts (issue 4).
 
     python benchmarks/bench_warn.py [--quick] [--seed 4] [--n 12] [--jobs 1] [--keep DIR [--reuse]] [--json OUT.json]
-    python benchmarks/bench_warn.py --network DIR     # score the alerts of a `skyweave network run` folder
+    python benchmarks/bench_warn.py --network DIR     # score the alerts of a `skyweave network run` folder (each node's own, or its joint alerts)
 
 The full run (``--n 12``: 12 launches of each class, 36 in all, 14 scenario runs, 6.2 h of
 scenario time) takes about 10-13 min on the standard 2-core machine with the second core busy;
@@ -699,14 +699,18 @@ def network_report(folder: Path) -> str:
     if not (folder / "targets.json").is_file():
         raise SystemExit(f"--network {folder}: no targets.json (not a finished network run)")
     truths = [t for t in json.loads((folder / "targets.json").read_text()) if t.get("type") == "ballistic"]
-    out = [f"Alerts of each node in {folder} (own alerts only), against {len(truths)} launches\n",
+    out = [f"Alerts of each node in {folder} (a node's own alerts, or, where it writes joint alerts, every "
+           f"joint alert it wrote), against {len(truths)} launches\n",
            "| nation | missile | β kg/m² (σ off prior) | updates with impact | coverage 95 % | err @ burnout+60 s km | "
            "err @ impact−60 s km | in ellipse @ −60 s | labels (false) |", "|---|---|---|---|---|---|---|---|---|"]
     every, labels = [], []
     sigma = WarnConfig().range_prior_sigma
     for nat in sorted(p.name for p in folder.iterdir() if (p / "alerts.jsonl").is_file()):
         ups = [json.loads(x) for x in (folder / nat / "alerts.jsonl").read_text().splitlines() if x.strip()]
-        sc = score_alerts([u for u in ups if u["alert_id"].startswith(nat + "-")], truths)
+        # a node that writes joint alerts (docs/warning.md, "Joint alerts") numbers them by the
+        # earliest source alert, often a partner's: what its people see is every line it wrote
+        joint = any("contributors" in u for u in ups)
+        sc = score_alerts([u for u in ups if joint or u["alert_id"].startswith(nat + "-")], truths)
         every += [dict(x, truth=f"{nat}:{x['truth']}") for x in sc.updates]
         for tr in truths:
             us = [x for x in sc.updates if x["truth"] == tr["id"]]

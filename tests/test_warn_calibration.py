@@ -178,6 +178,15 @@ def test_full_node_labels_coverage_and_a_drag_two_sigma_off_the_prior(flight):
     assert sc.missed == [] and sc.false_alerts == [] and len(sc.alerts) == 1
     assert [x for x in sc.labels if not x["ok"]] == []
     assert {x["label"] for x in sc.labels} >= {"launch", "tracking", "closed impact"}
+    # "tracking" only while the missile surely flies: before its predicted impact time less the
+    # margin and 3 σ of that time; the close at impact comes after the last one, past the true impact
+    cfg = WarnConfig()
+    tracking = [u for u in ups if u["status"] == "tracking"]
+    for u in tracking:
+        imp = u["impact"]
+        assert u["t"] <= imp["t"] - cfg.impact_margin_s - cfg.impact_sigmas * imp["sigma_t_s"] + 0.02, u
+    close = next(u for u in ups if u["status"] == "closed")
+    assert close["reason"] == "impact" and tracking[-1]["t"] < tr["impact"]["t"] <= close["t"]
     n, k = coverage_by_launch(sc.updates)[tr["id"]]
     assert n > 50 and k / n >= 0.8, (k, n)
     standing = [x for x in sc.updates if x["t"] <= tr["impact"]["t"] - 60.0]

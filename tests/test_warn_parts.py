@@ -11,7 +11,7 @@ from msgspec import UNSET
 from skyweave.geo import LocalFrame
 from skyweave.track.sensors import SensorInfo
 from skyweave.warn.alerts import AlertBuilder, AlertUpdate, Impact, Launch
-from skyweave.warn.bank import BallisticTrack, EstimatorBank, beta_for_range
+from skyweave.warn.bank import BallisticTrack, EstimatorBank, beta_for_range, impact_window
 from skyweave.warn.config import WarnConfig
 from skyweave.warn.cues import LaunchCues, ground_km
 from skyweave.warn.impact import GroundPoint
@@ -155,6 +155,57 @@ def test_close_due_lands_then_loses():
     assert bank.close_due(50.0 + cfg.lost_after_s) == []
     assert bank.close_due(50.5 + cfg.lost_after_s) == [(b, "lost")]   # no impact predicted yet
     assert bank.tracks == [] and bank.closed == [a, b]
+
+
+def test_the_range_prior_replaces_the_launch_prior_and_keeps_what_was_learnt():
+    """Once the range is known, ln k's launch prior N(m₀, σ₀²) gives way to the range's N(m₁, σ₁²):
+    where nothing was learnt of the drag that is exactly the new prior; where the climb through the
+    dense air has shown it, the measurement's information stays (product of Gaussians) and the
+    kinematics correlated with ln k move with it."""
+    cfg = WarnConfig()
+    m0, s0 = -np.log(cfg.beta0), cfg.log_beta_sigma
+    launch = Launch(lat=39.0, lon=129.5, t=0.0, source="infrared")
+    impact = GroundPoint(38.9, 139.7, 500.0, np.eye(2), 1.0, True)        # about 880 km
+    rng_km = float(ground_km(39.0, 129.5, 38.9, 139.7))
+    m1, s1 = -np.log(beta_for_range(rng_km)), cfg.range_prior_sigma
+    bank, (a, b) = bank_with(0.0, 50_000.0)
+    for j in range(2):                                                     # a: nothing learnt
+        a.state["xm"][0, j, 6], a.state["Pm"][0, j, 6, 6] = m0, s0**2
+    # b: the drag measured to σ 0.2 about m₀ + 0.6, correlated with the east velocity
+    xb, Pb = b.state["xm"][0, 1], b.state["Pm"][0, 1]
+    xb[6], Pb[6, 6] = m0 + 0.6, 0.2**2
+    Pb[3, 6] = Pb[6, 3] = 0.5 * 10.0 * 0.2
+    x3, p33, p36 = xb[3], Pb[3, 3], Pb[3, 6]
+    bank.range_prior(a, impact, launch)
+    bank.range_prior(b, impact, launch)
+    for j in range(2):
+        assert a.state["xm"][0, j, 6] == pytest.approx(m1)
+        assert a.state["Pm"][0, j, 6, 6] == pytest.approx(s1**2)
+    assert a.drag_prior == pytest.approx((m1, s1)) and b.drag_prior == a.drag_prior
+    info = 1 / 0.2**2 + 1 / s1**2 - 1 / s0**2
+    mean = ((m0 + 0.6) / 0.2**2 + m1 / s1**2 - m0 / s0**2) / info
+    assert b.state["Pm"][0, 1, 6, 6] == pytest.approx(1 / info)
+    assert b.state["xm"][0, 1, 6] == pytest.approx(mean)
+    shift = b.state["xm"][0, 1, 6] - (m0 + 0.6)
+    assert b.state["xm"][0, 1, 3] == pytest.approx(x3 + p36 / 0.2**2 * shift)   # the velocity follows
+    assert b.state["Pm"][0, 1, 3, 3] < p33
+    with pytest.raises(ValueError, match="range_prior_sigma"):
+        EstimatorBank({}, LocalFrame(38.0, 133.0, 0.0), WarnConfig(range_prior_sigma=0.6))
+
+
+def test_the_impact_window_widens_with_the_impact_times_uncertainty():
+    """Around a predicted impact time t̂ the missile may have come down: ``tracking`` is said until
+    t̂ − (1 s + 3 σ_t), the close at ``impact`` comes from t̂ + max(5 s, 1 s + 3 σ_t)."""
+    cfg = WarnConfig()
+    sure = GroundPoint(37.0, 134.0, 100.0, np.eye(2), 0.0, True)
+    assert impact_window(sure, cfg) == (99.0, 105.0)
+    vague = GroundPoint(37.0, 134.0, 100.0, np.eye(2), 4.0, True)          # σ_t = 2 s
+    assert impact_window(vague, cfg) == pytest.approx((93.0, 107.0))
+    bank, (a,) = bank_with(0.0)
+    a.t_meas = 100.0
+    a.impact = vague
+    assert bank.close_due(106.9) == []
+    assert bank.close_due(107.1) == [(a, "impact")]
 
 
 # ---------------------------------------------------------------------------- alert records

@@ -18,7 +18,8 @@ and a free-flight mode with J2 gravity, the rotating earth and drag. :class:`Est
 Drag is not observable above the sensible atmosphere, on the way up or while thrust acts: there
 κ is a Schmidt consider parameter, whose prior uncertainty widens the impact ellipse but which
 measurements do not move, until the re-entry shows the real drag. Its prior follows the
-missile's range once that is known (:meth:`~EstimatorBank.range_prior`).
+missile's range once that is known, keeping what has been learnt (an estimator restarted in the
+re-entry; :meth:`~EstimatorBank.range_prior`).
 """
 
 from __future__ import annotations
@@ -58,6 +59,18 @@ def beta_for_range(range_km: float) -> float:
     return float(np.exp(np.interp(np.log(max(range_km, 1.0)), r, b)))
 
 
+def impact_window(g: GroundPoint, config: WarnConfig) -> tuple[float, float]:
+    """When the missile of ground point ``g`` may be coming down: (until, landed), s.
+
+    Its true impact time lies about ``g.t`` ± σ_t (σ_t = √``g.var_t``); the estimate is a
+    prediction from a measurement up to a scan old. Before ``until`` = t̂ − (``impact_margin_s`` +
+    ``impact_sigmas`` σ_t) it is still in flight; from ``landed`` = t̂ + max(``landed_after_s``,
+    ``impact_margin_s`` + ``impact_sigmas`` σ_t) it has come down. In between either may be true.
+    """
+    spread = config.impact_margin_s + config.impact_sigmas * float(np.sqrt(max(g.var_t, 0.0)))
+    return g.t - spread, g.t + max(config.landed_after_s, spread)
+
+
 @dataclass
 class BallisticTrack:
     """One ballistic estimator and the state of its alert.
@@ -66,7 +79,8 @@ class BallisticTrack:
     ``t_meas``: its newest measurement's time; ``born``: when it started; ``air_track``: the id
     of the air track it follows; ``event``: the infrared launch event it claimed; ``impact``: its
     last predicted ground point; ``launch``: its launch extrapolated back, once found;
-    ``raised``: its alert has been issued; ``range_prior``: the drag prior follows the range.
+    ``raised``: its alert has been issued; ``range_prior``: the drag prior follows the range;
+    ``drag_prior``: that prior of ln k, (mean, σ), once it does (None: the launch prior).
     """
 
     alert_id: str
@@ -85,6 +99,7 @@ class BallisticTrack:
     raised: bool = False
     closed: bool = False
     range_prior: bool = False
+    drag_prior: tuple[float, float] | None = None
 
 
 class EstimatorBank:
@@ -96,6 +111,9 @@ class EstimatorBank:
     """
 
     def __init__(self, sensors: dict[str, SensorInfo], frame: LocalFrame, config: WarnConfig):
+        if not config.range_prior_sigma < config.log_beta_sigma:
+            raise ValueError(f"WarnConfig: range_prior_sigma ({config.range_prior_sigma}) must be below "
+                             f"log_beta_sigma ({config.log_beta_sigma}): knowing the range narrows the drag's prior")
         self.sensors = sensors
         self.frame = frame
         self.config = cfg = config
@@ -136,7 +154,12 @@ class EstimatorBank:
         updates it where it is, through the measurement model that first retrodicts the state to
         the scan's time (:class:`~skyweave.warn.dynamics.EcefMeasurement` with ``dt_back``).
         ln k is a consider parameter (its uncertainty used, its value not updated) while the
-        missile is high, climbing or in boost: drag is not observable there.
+        missile is above ``drag_observable_m``, climbing or in boost. On the climb after a low
+        burnout (30-55 km for short- and medium-range shots) a blunt body does slow by several
+        m/s², but the IMM makes free flight likely only 6-8 s after the burnout, and the
+        free-flight estimate it starts from lags the thrust's last acceleration: learning the drag
+        there read that lag as less drag (a 1,000-km shot at −2 σ in β learnt β 15 % higher and
+        its ellipses held the truth in 20 % of its updates instead of 94 %).
         """
         cfg = self.config
         used = np.zeros(len(scan), dtype=bool)
@@ -168,7 +191,7 @@ class EstimatorBank:
             boosting = st["mu"][0, FREE_FLIGHT] < 0.5
             consider = np.array([False] * 6 + [high or ascending or boosting])
             new, _ = self.imm.update(st, meas, scan.z[j:j + 1], scan.R[j:j + 1], consider=consider)
-            self._reset_drag_in_boost(new)
+            self._reset_drag_in_boost(new, bt.drag_prior)
             bt.state = new
             if scan.t >= bt.t:
                 bt.t = scan.t
@@ -177,38 +200,51 @@ class EstimatorBank:
             bt.sensors.add(scan.sensor.id)
             self.n_updates += 1
 
-    def _reset_drag_in_boost(self, st: dict) -> None:
+    def _reset_drag_in_boost(self, st: dict, prior: tuple[float, float] | None = None) -> None:
         """While the missile is still boosting, drag is not observable: thrust hides it. The
         free-flight mode would otherwise explain the thrust by a smaller drag coefficient, and
         carry that error into the flight to come; so until free flight dominates, its ln k stays
-        at the prior (ln k = −ln β₀, σ ``log_beta_sigma``), uncorrelated with the kinematics."""
+        at the prior (``prior`` (mean, σ), else the launch prior ln k = −ln β₀, σ
+        ``log_beta_sigma``), uncorrelated with the kinematics."""
         cfg = self.config
         if st["mu"][0, FREE_FLIGHT] >= 0.5:
             return
+        mean, sigma = prior if prior is not None else (-np.log(cfg.beta0), cfg.log_beta_sigma)
         Pm = st["Pm"]
-        st["xm"][0, FREE_FLIGHT, 6] = -np.log(cfg.beta0)
+        st["xm"][0, FREE_FLIGHT, 6] = mean
         Pm[0, FREE_FLIGHT, 6, :] = 0.0
         Pm[0, FREE_FLIGHT, :, 6] = 0.0
-        Pm[0, FREE_FLIGHT, 6, 6] = cfg.log_beta_sigma**2
+        Pm[0, FREE_FLIGHT, 6, 6] = sigma**2
 
     def range_prior(self, bt: BallisticTrack, impact: GroundPoint, launch: Launch) -> None:
-        """While drag is still unobserved (ln k a consider parameter), centre its prior on the
-        typical β of the missile's range (launch to predicted impact, :func:`beta_for_range`),
-        with σ ``range_prior_sigma`` in ln k, in both modes."""
+        """Once the range is known, the drag's prior follows it: ln k's launch prior N(m₀, σ₀²)
+        (m₀ = −ln β₀, σ₀ ``log_beta_sigma``) is replaced by N(m₁, σ₁²) about the typical β of the
+        missile's range (launch to predicted impact, :func:`beta_for_range`; σ₁
+        ``range_prior_sigma``), in both modes, keeping what the measurements have shown of the
+        drag so far (an estimator restarted in the re-entry, say).
+
+        The posterior is multiplied by N(κ; m₁, σ₁²) / N(κ; m₀, σ₀²): a scalar pseudo-measurement
+        of κ with information J = 1/σ₁² − 1/σ₀² (> 0: the range's prior is the narrower) and value
+        z = (m₁/σ₁² − m₀/σ₀²) / J, applied as a Kalman update of the whole state, whose
+        cross-covariances carry it to position and velocity. Where nothing has been learnt of the
+        drag (κ still N(m₀, σ₀²) and uncorrelated) this gives κ exactly N(m₁, σ₁²).
+        """
         if impact is None or launch.lat is None:
             return
-        st = bt.state
-        x, _ = self.imm.combined(st)
-        h = float(height_above_ellipsoid_fast(x[0, :3]))
-        if h < self.config.drag_observable_m and float(x[0, :3] @ x[0, 3:6]) < 0.0:
-            return  # descending through the sensible atmosphere: drag is being measured
+        cfg = self.config
         rng_km = float(ground_km(launch.lat, launch.lon, impact.lat, impact.lon))
-        kappa = -np.log(beta_for_range(rng_km))
+        m1, s1 = -np.log(beta_for_range(rng_km)), cfg.range_prior_sigma
+        m0, s0 = -np.log(cfg.beta0), cfg.log_beta_sigma
+        info = 1.0 / s1**2 - 1.0 / s0**2
+        z = (m1 / s1**2 - m0 / s0**2) / info
+        st = bt.state
         for j in range(self.imm.r):
-            st["xm"][0, j, 6] = kappa
-            st["Pm"][0, j, 6, :] = 0.0
-            st["Pm"][0, j, :, 6] = 0.0
-            st["Pm"][0, j, 6, 6] = self.config.range_prior_sigma**2
+            x, P = st["xm"][0, j], st["Pm"][0, j]
+            gain = P[:, 6] / (P[6, 6] + 1.0 / info)
+            x += gain * (z - x[6])
+            P -= np.outer(gain, P[6, :])
+            st["Pm"][0, j] = 0.5 * (P + P.T)
+        bt.drag_prior = (float(m1), float(s1))
 
     # ------------------------------------------------------------------ air tracks
 
@@ -284,7 +320,11 @@ class EstimatorBank:
 
         Lost: no measurement for ``reseed_after_s``, or the two positions apart by more than 5 km
         plus 4 σ of their combined uncertainty (an estimator started from a lagging boost track,
-        say). The restart keeps the alert, and redoes the drag's range prior later.
+        say) while the estimator has had no measurement for ``reseed_apart_s``. An estimator its
+        radars still feed keeps its estimate however far the air track lies: then the air track
+        is the one off (a constant-velocity track lags a re-entry vehicle decelerating by tens of
+        g; restarting from it once put an intermediate-range shot's last minute 25 km off). The
+        restart keeps the alert, and redoes the drag's range prior later.
         """
         cfg = self.config
         t = picture.t
@@ -296,10 +336,11 @@ class EstimatorBank:
         xb, Pb, _ = self.estimate(bt, t)
         gap = np.linalg.norm(self.frame.from_ecef(xb[:3]) - picture.x[i, :3])
         apart = gap > 5_000.0 + 4.0 * np.sqrt(np.trace(Pb[:3, :3]) + np.trace(picture.P[i, :3, :3]))
-        if air_fresh and (t - bt.t_meas > cfg.reseed_after_s or apart):
+        stale = t - bt.t_meas
+        if air_fresh and (stale > cfg.reseed_after_s or (apart and stale > cfg.reseed_apart_s)):
             fresh = self.seed(picture, i, alt, climb)
             bt.state, bt.t, bt.t_meas, bt.n_updates = fresh, t, t, 0
-            bt.range_prior = False
+            bt.range_prior, bt.drag_prior = False, None
             self.n_restarted += 1
 
     # ------------------------------------------------------------------ merging and retiring
@@ -359,15 +400,17 @@ class EstimatorBank:
         """Retire the estimators whose missile has landed or is lost by ``t_now``; returns each
         with its reason, in bank order.
 
-        Landed (``impact``): 5 s past its last predicted impact time; its air tracks then start no
-        new estimator. Lost: no measurement for ``lost_after_s`` and either no impact predicted
-        yet or a position σ (√(tr P_pos / 3), m) beyond ``lost_sigma_m``.
+        Landed (``impact``): past the ``landed`` end of its newest prediction's
+        :func:`impact_window` (5 s past the predicted impact time, or 1 s plus 3 σ of that time if
+        longer); its air tracks then start no new estimator. Lost: no measurement for
+        ``lost_after_s`` and either no impact predicted yet or a position σ (√(tr P_pos / 3), m)
+        beyond ``lost_sigma_m``.
         """
         cfg = self.config
         out = []
         for bt in list(self.tracks):
             reason = None
-            if bt.impact is not None and t_now > bt.impact.t + 5.0:
+            if bt.impact is not None and t_now > impact_window(bt.impact, cfg)[1]:
                 reason = "impact"
             elif t_now - bt.t_meas > cfg.lost_after_s:
                 _, P, _ = self.estimate(bt, t_now)
@@ -383,4 +426,4 @@ class EstimatorBank:
 
 
 __all__ = ["BETA_BY_RANGE", "BOOST", "FREE_FLIGHT", "BallisticTrack", "EstimatorBank",
-           "beta_for_range"]
+           "beta_for_range", "impact_window"]

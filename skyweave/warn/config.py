@@ -53,6 +53,15 @@ class WarnConfig:
     link_km: float = 30.0
     # an estimator without a measurement this long (s) restarts from its air track
     reseed_after_s: float = 8.0
+    # ... and one this long (s) without, whose air track lies far from it (a fed one stays)
+    reseed_apart_s: float = 5.0
+    # around the predicted impact time t̂ (σ_t its standard deviation) the missile may have come
+    # down: ``tracking`` is said only until t̂ − (impact_margin_s + impact_sigmas σ_t), the close
+    # at ``impact`` comes from t̂ + max(landed_after_s, impact_margin_s + impact_sigmas σ_t), and
+    # in between the alert keeps quiet (no label could be true in both phases)
+    impact_sigmas: float = 3.0
+    impact_margin_s: float = 1.0        # (s) the newest measurement is up to a scan old
+    landed_after_s: float = 5.0         # (s)
     places_max: int = 10                # an alert names at most this many places
 
 

@@ -25,8 +25,10 @@ parts that each live in their own module:
    the 95 % ellipse, the time to impact and the populated places inside the ellipse
    (:mod:`skyweave.warn.places`). The **launch** point is the infrared site where there is one,
    else the free-flight trajectory flown back to the ground.
-5. An alert is closed when its predicted impact time has passed (``reason: "impact"``) or when
-   the missile is lost (no measurement for ``lost_after_s`` and an uncertainty beyond use).
+5. An alert says ``tracking`` only while the missile surely still flies (before its predicted
+   impact time less three σ of it, :func:`~skyweave.warn.bank.impact_window`), keeps quiet while
+   it may be coming down, and is closed once it has surely come down (``reason: "impact"``) or
+   when the missile is lost (no measurement for ``lost_after_s`` and an uncertainty beyond use).
 
 Every alert update is an :class:`~skyweave.warn.alerts.AlertUpdate` made by one
 :class:`~skyweave.warn.alerts.AlertBuilder`; the public methods hand out these typed records
@@ -46,7 +48,7 @@ from skyweave.geo import LocalFrame, ecef2geodetic
 from skyweave.track.sensors import MeasurementScan, SensorInfo
 from skyweave.warn import classify
 from skyweave.warn.alerts import AlertBuilder, AlertUpdate, Launch
-from skyweave.warn.bank import FREE_FLIGHT, BallisticTrack, EstimatorBank
+from skyweave.warn.bank import FREE_FLIGHT, BallisticTrack, EstimatorBank, impact_window
 from skyweave.warn.config import WarnConfig
 from skyweave.warn.cues import LaunchCues, LaunchEvent
 from skyweave.warn.impact import predict_ground
@@ -206,7 +208,9 @@ class Warner:
         ``launch`` once, while the impact cannot be predicted (fewer than ``min_updates``
         measurements, free flight less likely than ``coast_threshold``, or infrared cues still
         arriving: the engine burns); then ``tracking`` with the impact predicted from the
-        free-flight mode. The first label says only that a ballistic launch is known, which is
+        free-flight mode, until the missile may have come down
+        (:func:`~skyweave.warn.bank.impact_window`: the predicted impact time less its
+        uncertainty), after which the alert keeps quiet until its close. The first label says only that a ballistic launch is known, which is
         true in every phase: a radar cannot say ``boost`` truly (its newest evidence of thrust is
         seconds old, and the mode probabilities see a burnout only scans later), and waiting for
         the impact would delay the first warning by 8-20 s. At the first prediction the range is known, so the drag's prior follows
@@ -241,6 +245,10 @@ class Warner:
             if not g.ok:
                 return []
         bt.impact = g
+        if self.t_now > impact_window(g, cfg)[0]:
+            # it may have come down already: ``tracking`` might be false, ``closed`` too early;
+            # the close follows once it has surely landed (:meth:`EstimatorBank.close_due`)
+            return []
         bt.raised = True
         return [self.alerts.estimate(bt, self.t_now, launch, coast, g)]
 
