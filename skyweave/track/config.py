@@ -28,6 +28,10 @@ class TrackerConfig(Configurable):
     imm_high_sojourn_s: float = _p(20.0, "IMM in 3-D: mean time in that mode (s)", lo=0.1)
     imm_gate: str = _p("modes", "IMM gating and association likelihood: 'mixture' (the moment-matched Gaussian of the modes) or 'modes' (a pair passes if any mode's gate holds it; likelihood Σ μ_j N(y_j; 0, S_j))", ("mixture", "modes"))
     imm_sojourn_s: tuple = _p((30.0, 15.0), "IMM: mean time in the CV and CT modes (s)")
+    adaptive_q: bool = _p(False, "adaptive process noise: scale each track's acceleration noise (every IMM mode's; turn-rate terms kept) by a factor learnt from its normalised innovations (covariance matching, GNN only); see docs/tracker.md")
+    adaptive_q_memory: float = _p(10.0, "adaptive_q: memory of the fading average of NIS/m (updates)", lo=1.0)
+    adaptive_q_min: float = _p(0.05, "adaptive_q: smallest factor on Q", lo=1e-9, hi=1.0)
+    adaptive_q_max: float = _p(1.0, "adaptive_q: largest factor on Q", lo=1e-9)
     pd: float = _p(0.9, "probability of detection where a sensor does not give its own", lo=0.0, hi=1.0)
     clutter_per_scan: float = _p(10.0, "false alarms per scan where a sensor does not say", lo=0.0)
     gate_probability: float = _p(0.99999, "chi-square gate probability P_G", lo=0.5, hi=0.9999999)
@@ -60,6 +64,12 @@ class TrackerConfig(Configurable):
         if not (isinstance(v, (tuple, list)) and len(v) == 2 and all(isinstance(x, (int, float)) and x > 0 for x in v)):
             raise ValueError(f"tracker config 'imm_sojourn_s': expected two positive times [cv, ct] in seconds, got {v!r}")
         object.__setattr__(self, "imm_sojourn_s", tuple(float(x) for x in v))
-        self._validate(skip=("id_prefix", "imm_sojourn_s"))
+        if not isinstance(self.adaptive_q, bool):
+            raise ValueError(f"tracker config 'adaptive_q': expected true or false, got {self.adaptive_q!r}")
+        self._validate(skip=("id_prefix", "imm_sojourn_s", "adaptive_q"))
+        if self.adaptive_q_min > self.adaptive_q_max:
+            raise ValueError(f"tracker config 'adaptive_q_min': expected at most adaptive_q_max ({self.adaptive_q_max}), got {self.adaptive_q_min}")
+        if self.adaptive_q and self.association == "jpda":
+            raise ValueError("tracker config 'adaptive_q': learnt from GNN updates only; set association: gnn or adaptive_q: false")
         if self.confirm_m > self.confirm_n:
             raise ValueError(f"tracker config 'confirm_m': expected at most confirm_n ({self.confirm_n}), got {self.confirm_m}")

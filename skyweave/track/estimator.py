@@ -32,30 +32,73 @@ from skyweave.track.filters import (
 LOG2PI = np.log(2 * np.pi)
 
 
-def gaussian_loglik(y: np.ndarray, S: np.ndarray, Si: np.ndarray) -> np.ndarray:
-    """log N(y; 0, S) for stacks: −½ (yᵀS⁻¹y + log|2πS|)."""
-    d2 = np.einsum("ni,nij,nj->n", y, Si, y)
+def gaussian_loglik(y: np.ndarray, S: np.ndarray, Si: np.ndarray, d2: np.ndarray | None = None) -> np.ndarray:
+    """log N(y; 0, S) for stacks: −½ (yᵀS⁻¹y + log|2πS|) (``d2``: yᵀS⁻¹y when already computed)."""
+    if d2 is None:
+        d2 = np.einsum("ni,nij,nj->n", y, Si, y)
     _, logdet = np.linalg.slogdet(S)
     return -0.5 * (d2 + logdet + y.shape[-1] * LOG2PI)
 
 
-class SingleModel:
-    """One filter (KF/EKF/UKF) with one motion model. State arrays: x (N, n), P (N, n, n)."""
+class AdaptiveQ:
+    """Per-track process-noise scale learnt from the track's own normalised innovations.
 
-    def __init__(self, filt):
+    Covariance matching (Mehra 1972; Bar-Shalom et al. 2001, §11.7.2, the "adjustable level of
+    process noise"): each track keeps a fading-memory average ā of NIS/m over about ``memory``
+    updates, ā ← (1 − 1/memory) ā + (1/memory) · yᵀS⁻¹y / m, and a factor s that multiplies every
+    mode's acceleration noise (not the turn-rate terms, see :func:`skyweave.track.motion.scale_noise`),
+    s ← clip(s · ā, ``lo``, ``hi``), i.e. an integral law: s falls while innovations are
+    smaller than the filter expects (under-confident: flight straighter than Q assumes) and rises
+    at once when they are larger (a manoeuvre), and holds where NIS/m averages one. A factor that
+    followed ā directly could not help on exactly straight flight, where a steady filter's NIS
+    ratio is the same for every Q; the integral lets the filter's memory grow with the leg.
+    State arrays (per track): ``qs`` the factor s, ``nis`` the average ā (both start at 1).
+    """
+
+    def __init__(self, memory: float, lo: float, hi: float):
+        if not (memory >= 1 and 0 < lo <= hi):
+            raise ValueError(f"adaptive Q: expected memory >= 1 and 0 < lo <= hi, got {memory}, {lo}, {hi}")
+        self.alpha, self.lo, self.hi = 1.0 / float(memory), float(lo), float(hi)
+
+    def new(self, N: int) -> dict:
+        return {"qs": np.ones(N), "nis": np.ones(N)}
+
+    def step(self, st: dict, nis: np.ndarray, m: int) -> dict:
+        """The new ``qs`` and ``nis`` of rows whose normalised innovation squared was ``nis`` (m measured components)."""
+        a = (1.0 - self.alpha) * st["nis"] + self.alpha * (np.asarray(nis, dtype=float) / m)
+        return {"qs": np.clip(st["qs"] * a, self.lo, self.hi), "nis": a}
+
+
+class SingleModel:
+    """One filter (KF/EKF/UKF) with one motion model. State arrays: x (N, n), P (N, n, n).
+
+    ``adaptive`` (an :class:`AdaptiveQ`, or None) scales each track's Q by its learnt factor.
+    """
+
+    def __init__(self, filt, adaptive: AdaptiveQ | None = None):
         self.filt = filt
         self.n = filt.motion.n
         self.name = f"{filt.motion.name}-{filt.name}"
+        self.adaptive = adaptive
 
     def new(self, x, P) -> dict:
-        return {"x": np.asarray(x, dtype=float), "P": np.asarray(P, dtype=float)}
+        st = {"x": np.asarray(x, dtype=float), "P": np.asarray(P, dtype=float)}
+        if self.adaptive is not None:
+            st.update(self.adaptive.new(st["x"].shape[0]))
+        return st
+
+    def adapt(self, st: dict, nis: np.ndarray, m: int) -> dict:
+        """``st`` with its adaptive-Q arrays stepped by the rows' NIS (unchanged without adaptive Q)."""
+        if self.adaptive is None:
+            return st
+        return {**st, **self.adaptive.step(st, nis, m)}
 
     def combined(self, st: dict):
         return st["x"], st["P"]
 
     def predict(self, st: dict, dt) -> dict:
-        x, P = self.filt.predict(st["x"], st["P"], dt)
-        return {"x": x, "P": P}
+        x, P = self.filt.predict(st["x"], st["P"], dt, st.get("qs"))
+        return {**st, "x": x, "P": P}
 
     def predict_measurement(self, st: dict, meas) -> MeasurementPrediction:
         return self.filt.predict_measurement(meas, st["x"], st["P"])
@@ -65,7 +108,10 @@ class SingleModel:
         mp = mp if mp is not None else self.predict_measurement(st, meas)
         y, S, Si = innovations(meas, mp, z, R)
         x, P = update(st["x"], st["P"], mp, y, S, Si)
-        return {"x": x, "P": P}, gaussian_loglik(y, S, Si)
+        out = {**st, "x": x, "P": P}
+        if self.adaptive is not None:
+            out = self.adapt(out, np.einsum("ni,nij,nj->n", y, Si, y), y.shape[-1])
+        return out, gaussian_loglik(y, S, Si)
 
     def update_pda(self, st: dict, meas, z_pairs, R_pairs, pair_row, beta_pairs, beta0, mp=None):
         """JPDA's update: rows of ``st`` are tracks; pairs carry measurements and weights."""
@@ -76,7 +122,7 @@ class SingleModel:
         Si = np.linalg.inv(S)
         y = meas.residual(z_pairs, mp.zhat[pair_row])
         x, P = pda_update(st["x"], st["P"], mp, S, Si, y, beta_pairs, pair_row, beta0)
-        return {"x": x, "P": P}
+        return {**st, "x": x, "P": P}
 
 
 def _mean_per_row(R_pairs, pair_row, n_rows):
@@ -92,10 +138,13 @@ class IMM:
     """Interacting multiple model estimator over ``filters`` sharing one state layout.
 
     State arrays: xm (N, r, n), Pm (N, r, n, n), mu (N, r). ``sojourn_s``: mean time in each mode
-    (s); ``mu0``: mode probabilities of a new track.
+    (s); ``mu0``: mode probabilities of a new track; ``adaptive`` (an :class:`AdaptiveQ`, or None)
+    scales every mode's acceleration noise of a track by its learnt factor, from the NIS averaged over the modes
+    with their predicted probabilities.
     """
 
-    def __init__(self, filters, sojourn_s, mu0=None):
+    def __init__(self, filters, sojourn_s, mu0=None, adaptive: AdaptiveQ | None = None):
+        self.adaptive = adaptive
         self.filters = list(filters)
         self.r = len(self.filters)
         self.n = self.filters[0].motion.n
@@ -117,22 +166,34 @@ class IMM:
         """Π(T) (N, r, r), rows summing to one: Π_ij = P(mode j at t+T | mode i at t)."""
         dt = np.asarray(dt, dtype=float).reshape(-1)
         # a scan predicts nearly every track over the same step: compute Π once per distinct step
-        steps, which = np.unique(dt, return_inverse=True)
+        if dt.size == 1:
+            steps, which = dt, None
+        else:
+            steps, which = np.unique(dt, return_inverse=True)
         E = np.exp(self._w[None, :] * steps[:, None])
         Pi = np.real(np.einsum("ij,nj,jk->nik", self._V, E, self._Vi))
         Pi = np.clip(Pi, 0.0, None)
         Pi /= Pi.sum(axis=2, keepdims=True)
-        return Pi[which.reshape(-1)]
+        return Pi if which is None else Pi[which.reshape(-1)]
 
     def new(self, x, P) -> dict:
         x = np.asarray(x, dtype=float)
         P = np.asarray(P, dtype=float)
         N = x.shape[0]
-        return {
+        st = {
             "xm": np.repeat(x[:, None, :], self.r, axis=1),
             "Pm": np.repeat(P[:, None, :, :], self.r, axis=1),
             "mu": np.tile(self.mu0, (N, 1)),
         }
+        if self.adaptive is not None:
+            st.update(self.adaptive.new(N))
+        return st
+
+    def adapt(self, st: dict, nis: np.ndarray, m: int) -> dict:
+        """``st`` with its adaptive-Q arrays stepped by the rows' NIS (unchanged without adaptive Q)."""
+        if self.adaptive is None:
+            return st
+        return {**st, **self.adaptive.step(st, nis, m)}
 
     @staticmethod
     def _moments(xm, Pm, w):
@@ -155,12 +216,18 @@ class IMM:
         c = np.einsum("nij,ni->nj", Pi, mu)                        # predicted mode probabilities
         mix = Pi * mu[:, :, None] / np.maximum(c[:, None, :], 1e-300)   # μ_i|j (N, i, j)
         # the mixed initial conditions of every model at once: x₀ⱼ, P₀ⱼ (N, j, ...)
+        N, r, n = xm.shape
+        mixT = np.swapaxes(mix, 1, 2)                              # (N, j, i)
+        x0 = mixT @ xm                                             # Σ_i μ_i|j x_i
+        D = xm[:, None, :, :] - x0[:, :, None, :]                  # (N, j, i, n)
+        P0 = (mixT @ Pm.reshape(N, r, n * n)).reshape(N, r, n, n) + np.swapaxes(mixT[..., None] * D, 2, 3) @ D
+        qs = st.get("qs")
         x_out = np.empty_like(xm)
         P_out = np.empty_like(Pm)
         for j, f in enumerate(self.filters):
-            x0, P0 = self._moments(xm, Pm, mix[:, :, j])
-            x_out[:, j], P_out[:, j] = f.predict(x0, P0, dt)
-        return {"xm": x_out, "Pm": P_out, "mu": c / c.sum(axis=1, keepdims=True)}
+            x_out[:, j], P_out[:, j] = f.predict(x0[:, j], P0[:, j], dt, qs)
+        out = {**st, "xm": x_out, "Pm": P_out, "mu": c / c.sum(axis=1, keepdims=True)}
+        return out
 
     def predict_measurement(self, st: dict, meas) -> MeasurementPrediction:
         """The moment-matched mixture's predicted measurement (used to gate and associate)."""
@@ -177,19 +244,33 @@ class IMM:
         mode is unlikely) and too narrow when a manoeuvre begins under a sharp straight mode.
         """
         mu = st["mu"][row]
-        d2 = np.full(len(row), np.inf)
-        ll = np.empty((len(row), self.r))
-        for j, mpj in enumerate(self._per_model(st, meas)):
-            y = meas.residual(z, mpj.zhat[row])
-            S = mpj.Pzz[row] + R
-            Si = np.linalg.inv(S)
-            d2 = np.minimum(d2, np.einsum("ni,nij,nj->n", y, Si, y))
-            ll[:, j] = gaussian_loglik(y, S, Si) + np.log(np.maximum(mu[:, j], 1e-300))
+        K, r = len(row), self.r
+        mp = self._all_models(st, meas)
+        rr = (row[:, None] * r + np.arange(r)).reshape(-1)         # (pair, mode) -> row of mp
+        y = meas.residual(np.repeat(z, r, axis=0), mp.zhat[rr])
+        S = mp.Pzz[rr] + np.repeat(R, r, axis=0)
+        Si = np.linalg.inv(S)
+        d2m = np.einsum("ni,nij,nj->n", y, Si, y)
+        ll = gaussian_loglik(y, S, Si, d2m).reshape(K, r) + np.log(np.maximum(mu, 1e-300))
+        d2 = d2m.reshape(K, r).min(axis=1)
         top = ll.max(axis=1)
         return d2, top + np.log(np.exp(ll - top[:, None]).sum(axis=1))
 
+    def _all_models(self, st, meas) -> MeasurementPrediction:
+        """Every mode's predicted measurement in one batch of N·r rows (row i·r + j: track i, mode j).
+
+        The measurement prediction depends on the filter kind (EKF or UKF) and the measurement
+        model only, never on the motion model, so the modes share one call.
+        """
+        xm, Pm = st["xm"], st["Pm"]
+        N, r, n = xm.shape
+        return self.filters[0].predict_measurement(meas, xm.reshape(N * r, n), Pm.reshape(N * r, n, n))
+
     def _per_model(self, st, meas):
-        return [f.predict_measurement(meas, st["xm"][:, j], st["Pm"][:, j]) for j, f in enumerate(self.filters)]
+        mp = self._all_models(st, meas)
+        N, r = st["mu"].shape
+        zhat, Pzz, Pxz = (a.reshape(N, r, *a.shape[1:]) for a in (mp.zhat, mp.Pzz, mp.Pxz))
+        return [MeasurementPrediction(zhat[:, j], Pzz[:, j], Pxz[:, j]) for j in range(r)]
 
     def update(self, st: dict, meas, z, R, mp=None, consider=None):
         """Model-conditioned updates and the mode probabilities; ``consider`` as in :func:`update`."""
@@ -201,13 +282,17 @@ class IMM:
         y, S, Si = innovations(meas, mp, np.repeat(z, r, axis=0), np.repeat(R, r, axis=0))
         xs, Ps = update(xs, Ps, mp, y, S, Si, consider)
         xm, Pm = xs.reshape(N, r, n), Ps.reshape(N, r, n, n)
-        logL = gaussian_loglik(y, S, Si).reshape(N, r)
+        d2 = np.einsum("ni,nij,nj->n", y, Si, y)
+        logL = gaussian_loglik(y, S, Si, d2).reshape(N, r)
         lw = logL + np.log(np.maximum(mu, 1e-300))
         top = lw.max(axis=1, keepdims=True)
         w = np.exp(lw - top)
         total = w.sum(axis=1)
         mu_new = w / total[:, None]
-        return {"xm": xm, "Pm": Pm, "mu": mu_new}, top[:, 0] + np.log(total)
+        out = {**st, "xm": xm, "Pm": Pm, "mu": mu_new}
+        if self.adaptive is not None:
+            out = self.adapt(out, (mu * d2.reshape(N, r)).sum(axis=1), y.shape[-1])
+        return out, top[:, 0] + np.log(total)
 
     def update_pda(self, st: dict, meas, z_pairs, R_pairs, pair_row, beta_pairs, beta0, mp=None,
                    pd=None, clutter_density=None):
@@ -230,7 +315,7 @@ class IMM:
             lik[:, j] = (1.0 - pd_) * lam + pd_ * acc
         w = lik * mu
         mu_new = w / np.maximum(w.sum(axis=1, keepdims=True), 1e-300)
-        return {"xm": xm, "Pm": Pm, "mu": mu_new}
+        return {**st, "xm": xm, "Pm": Pm, "mu": mu_new}
 
 
 def state_rows(st: dict, idx) -> dict:
@@ -242,4 +327,4 @@ def set_rows(st: dict, idx, new: dict) -> None:
         st[k][idx] = v
 
 
-__all__ = ["SingleModel", "IMM", "gaussian_loglik", "state_rows", "set_rows", "symmetrise"]
+__all__ = ["AdaptiveQ", "SingleModel", "IMM", "gaussian_loglik", "state_rows", "set_rows", "symmetrise"]

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from skyweave.track.motion import scale_noise
+
 
 @dataclass
 class MeasurementPrediction:
@@ -54,8 +56,9 @@ class KalmanFilter:
     def __init__(self, motion):
         self.motion = motion
 
-    def predict(self, x, P, dt):
-        return self.motion.predict(x, P, dt)
+    def predict(self, x, P, dt, q_scale=None):
+        """Predicted (x, P) over ``dt`` (N,) s; ``q_scale`` (N,) multiplies each track's process noise."""
+        return self.motion.predict(x, P, dt, q_scale)
 
     def predict_measurement(self, meas, x, P) -> MeasurementPrediction:
         H = meas.jacobian(x)
@@ -95,7 +98,7 @@ class UnscentedKalmanFilter:
         X = np.concatenate([x[:, None, :], x[:, None, :] + cols, x[:, None, :] - cols], axis=1)
         return X, wm, wc
 
-    def predict(self, x, P, dt):
+    def predict(self, x, P, dt, q_scale=None):
         m = self.motion
         X, wm, wc = self.sigma_points(x, P)
         dt = np.asarray(dt, dtype=float)
@@ -104,7 +107,8 @@ class UnscentedKalmanFilter:
         D = Y - xp[:, None, :]
         Pp = np.einsum("k,nki,nkj->nij", wc, D, D)
         Q = m.noise(dt) if hasattr(m, "noise") else m.matrices(dt)[1]
-        return xp, symmetrise(Pp + Q)
+        omega = m.name == "ct" or bool(getattr(m, "turn_rate", False))
+        return xp, symmetrise(Pp + scale_noise(Q, q_scale, omega))
 
     def predict_measurement(self, meas, x, P) -> MeasurementPrediction:
         X, wm, wc = self.sigma_points(x, P)

@@ -25,6 +25,9 @@ from skyweave.track.table import CONFIRMED, TENTATIVE
 
 def popcount_low(bits: np.ndarray, n: int) -> np.ndarray:
     """Number of set bits among the lowest ``n`` of each uint32."""
+    if hasattr(np, "bitwise_count"):   # numpy >= 2.0: one call
+        low = np.asarray(bits).astype(np.uint64) & np.uint64((1 << n) - 1)
+        return np.bitwise_count(low).astype(np.int32)
     b = bits.astype(np.uint64)
     out = np.zeros(b.shape, dtype=np.int32)
     for k in range(n):
@@ -34,6 +37,8 @@ def popcount_low(bits: np.ndarray, n: int) -> np.ndarray:
 
 def confirm_mask(cols: dict, cfg) -> np.ndarray:
     tent = cols["status"] == TENTATIVE
+    if not tent.any():
+        return tent
     if cfg.confirm == "sprt":
         upper = np.log((1.0 - cfg.sprt_lost_track) / cfg.sprt_false_track)
         return tent & (cols["score"] >= upper)

@@ -20,6 +20,7 @@ Jacobian of its transition).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +40,45 @@ def _kron_blocks(blocks: np.ndarray, d: int) -> np.ndarray:
 def _sandwich(F: np.ndarray, P: np.ndarray) -> np.ndarray:
     """F P Fᵀ for stacks (N, n, n)."""
     return F @ P @ np.swapaxes(F, -1, -2)
+
+
+def scale_noise(Q: np.ndarray, q_scale, omega: bool = False) -> np.ndarray:
+    """Q (N, n, n) with each track's acceleration noise times its factor ``q_scale`` (N,); None: Q itself.
+
+    With ``omega`` (a turn-rate state last) the turn-rate term Q[-1, -1] keeps its value: the
+    adaptive factor (``adaptive_q``) learns how straight a track flies, while the IMM's turn mode
+    must stay able to pick up a turn's onset and the CV mode's ω reset stays what it asserts.
+    """
+    if q_scale is None:
+        return Q
+    s = np.asarray(q_scale, dtype=float).reshape(-1, 1, 1)
+    if not omega:
+        return Q * s
+    out = Q.copy()
+    out[:, :-1, :-1] *= s
+    return out
+
+
+def _steps(dt, shape) -> np.ndarray:
+    """Time steps (s) as a float array of ``shape``: ``dt`` itself when it is one already (no broadcast)."""
+    if isinstance(dt, np.ndarray) and dt.dtype == np.float64 and dt.shape == shape:
+        return dt
+    return np.broadcast_to(np.asarray(dt, dtype=float), shape)
+
+
+def _basis(*entries, n: int) -> np.ndarray:
+    """A stack of constant (n, n) matrices, one per list of (row, col) positions set to one.
+
+    Transition and noise matrices are sums of per-step scalars times such constant patterns;
+    building them as ``Σ scalar (N,1,1) × pattern (n,n)`` takes a few whole-array operations
+    instead of one indexed assignment per entry (the per-scan cost of a one-track picture). Each
+    entry is covered by one pattern only, so the sums are exact (x + 0 = x).
+    """
+    B = np.zeros((len(entries), n, n))
+    for k, pos in enumerate(entries):
+        for i, j in pos:
+            B[k, i, j] = 1.0
+    return B
 
 
 @dataclass(frozen=True)
@@ -65,30 +105,37 @@ class ConstantVelocity:
 
     name = "cv"
 
+    def _patterns(self):
+        """Constant patterns of F (I, the T entries) and Q (T³/3, T²/2, T, ω entries), built once."""
+        cache = self.__dict__.get("_pat")
+        if cache is None:
+            d, n = self.d, self.n
+            eye = [(i, i) for i in range(n)]
+            if self.turn_rate and self.omega_sigma is not None:
+                eye = eye[:-1]
+            F = _basis(eye, [(a, d + a) for a in range(d)], n=n)
+            Q = _basis([(a, a) for a in range(d)], [(a, d + a) for a in range(d)] + [(d + a, a) for a in range(d)],
+                       [(d + a, d + a) for a in range(d)], [(n - 1, n - 1)] if self.turn_rate else [], n=n)
+            cache = (F, Q)
+            object.__setattr__(self, "_pat", cache)
+        return cache
+
     def matrices(self, dt: np.ndarray):
-        dt = np.asarray(dt, dtype=float).reshape(-1)
-        N, d, n = dt.size, self.d, self.n
-        F = np.zeros((N, n, n))
-        Q = np.zeros((N, n, n))
-        idx = np.arange(n)
-        F[:, idx, idx] = 1.0
-        q3, q2, q1 = self.q * dt**3 / 3, self.q * dt**2 / 2, self.q * dt
-        for a in range(d):
-            F[:, a, d + a] = dt
-            Q[:, a, a] = q3
-            Q[:, a, d + a] = Q[:, d + a, a] = q2
-            Q[:, d + a, d + a] = q1
+        dt = np.asarray(dt, dtype=float).reshape(-1, 1, 1)
+        Fb, Qb = self._patterns()
+        F = Fb[0] + dt * Fb[1]
+        Q = (self.q * dt**3 / 3) * Qb[0] + (self.q * dt**2 / 2) * Qb[1] + (self.q * dt) * Qb[2]
         if self.turn_rate:
             if self.omega_sigma is None:
-                Q[:, -1, -1] = self.q_omega * dt
+                Q = Q + (self.q_omega * dt) * Qb[3]
             else:   # flying straight means ω = 0: the carried turn rate is reset to 0 ± omega_sigma
-                F[:, -1, -1] = 0.0
-                Q[:, -1, -1] = self.omega_sigma**2
+                Q = Q + self.omega_sigma**2 * Qb[3]
         return F, Q
 
-    def predict(self, x: np.ndarray, P: np.ndarray, dt: np.ndarray):
+    def predict(self, x: np.ndarray, P: np.ndarray, dt: np.ndarray, q_scale=None):
+        """(x, P) predicted over ``dt`` (N,) s; ``q_scale`` (N,) multiplies each track's Q."""
         F, Q = self.matrices(dt)
-        return np.einsum("nij,nj->ni", F, x), _sandwich(F, P) + Q
+        return np.einsum("nij,nj->ni", F, x), _sandwich(F, P) + scale_noise(Q, q_scale, self.turn_rate)
 
     def f(self, x: np.ndarray, dt: np.ndarray) -> np.ndarray:
         """The transition applied to states (…, n) with time steps broadcastable to (…)."""
@@ -131,9 +178,9 @@ class ConstantAcceleration:
         ], 1)
         return _kron_blocks(Fb, self.d), _kron_blocks(Qb, self.d)
 
-    def predict(self, x, P, dt):
+    def predict(self, x, P, dt, q_scale=None):
         F, Q = self.matrices(dt)
-        return np.einsum("nij,nj->ni", F, x), _sandwich(F, P) + Q
+        return np.einsum("nij,nj->ni", F, x), _sandwich(F, P) + scale_noise(Q, q_scale)
 
     def f(self, x, dt):
         d = self.d
@@ -167,6 +214,8 @@ class CoordinatedTurn:
 
     @staticmethod
     def _coeffs(w, T):
+        if np.size(w) == 1 and np.size(T) == 1:
+            return CoordinatedTurn._coeffs_one(float(np.reshape(w, -1)[0]), float(np.reshape(T, -1)[0]), np.shape(w))
         wt = w * T
         small = np.abs(wt) < 1e-4
         ws = np.where(small, 1.0, w)
@@ -178,9 +227,22 @@ class CoordinatedTurn:
         db = np.where(small, T**2 / 2 - w**2 * T**4 / 8, (T * s) / ws - (1 - c) / ws**2)
         return a, b, s, c, da, db
 
+    @staticmethod
+    def _coeffs_one(w: float, T: float, shape):
+        """:meth:`_coeffs` of a single track in Python floats (a one-track scan: no array overhead)."""
+        wt = w * T
+        s, c = math.sin(wt), math.cos(wt)
+        if abs(wt) < 1e-4:
+            a, b = T - w**2 * T**3 / 6, w * T**2 / 2 - w**3 * T**4 / 24
+            da, db = -w * T**3 / 3, T**2 / 2 - w**2 * T**4 / 8
+        else:
+            a, b = s / w, (1 - c) / w
+            da, db = (T * c) / w - s / w**2, (T * s) / w - (1 - c) / w**2
+        return tuple(np.array([a, b, s, c, da, db]).reshape(6, *shape))
+
     def f(self, x, dt, coeffs=None):
         d = self.d
-        T = np.broadcast_to(np.asarray(dt, dtype=float), x.shape[:-1])
+        T = _steps(dt, x.shape[:-1])
         w = x[..., -1]
         a, b, s, c, _, _ = coeffs if coeffs is not None else self._coeffs(w, T)
         vx, vy = x[..., d], x[..., d + 1]
@@ -196,13 +258,11 @@ class CoordinatedTurn:
     def jacobian(self, x, dt, coeffs=None):
         d, n = self.d, self.n
         N = x.shape[0]
-        T = np.broadcast_to(np.asarray(dt, dtype=float), (N,))
+        T = _steps(dt, (N,))
         w = x[:, -1]
         a, b, s, c, da, db = coeffs if coeffs is not None else self._coeffs(w, T)
         vx, vy = x[:, d], x[:, d + 1]
-        F = np.zeros((N, n, n))
-        idx = np.arange(n)
-        F[:, idx, idx] = 1.0
+        F = np.tile(np.eye(n), (N, 1, 1))
         F[:, 0, d], F[:, 0, d + 1], F[:, 0, -1] = a, -b, da * vx - db * vy
         F[:, 1, d], F[:, 1, d + 1], F[:, 1, -1] = b, a, db * vx + da * vy
         F[:, d, d], F[:, d, d + 1], F[:, d, -1] = c, -s, -T * (s * vx + c * vy)
@@ -212,22 +272,22 @@ class CoordinatedTurn:
         return F
 
     def noise(self, dt):
-        T = np.asarray(dt, dtype=float)
-        d, n = self.d, self.n
-        N = T.size
-        Q = np.zeros((N, n, n))
-        for k in range(d):
-            Q[:, k, k] = self.q * T**3 / 3
-            Q[:, k, d + k] = Q[:, d + k, k] = self.q * T**2 / 2
-            Q[:, d + k, d + k] = self.q * T
-        Q[:, -1, -1] = self.q_omega * T
-        return Q
+        """Q (N, n, n) for steps ``dt`` (N,) s (white acceleration ``q`` on every axis, ω's random walk)."""
+        T = np.asarray(dt, dtype=float).reshape(-1, 1, 1)
+        B = self.__dict__.get("_pat")
+        if B is None:
+            d, n = self.d, self.n
+            B = _basis([(k, k) for k in range(d)], [(k, d + k) for k in range(d)] + [(d + k, k) for k in range(d)],
+                       [(d + k, d + k) for k in range(d)], [(n - 1, n - 1)], n=n)
+            object.__setattr__(self, "_pat", B)
+        return (self.q * T**3 / 3) * B[0] + (self.q * T**2 / 2) * B[1] + (self.q * T) * B[2] + (self.q_omega * T) * B[3]
 
-    def predict(self, x, P, dt):
-        T = np.broadcast_to(np.asarray(dt, dtype=float), (x.shape[0],))
+    def predict(self, x, P, dt, q_scale=None):
+        """(x, P) predicted over ``dt`` (N,) s by the EKF; ``q_scale`` (N,) multiplies each track's Q."""
+        T = _steps(dt, (x.shape[0],))
         k = self._coeffs(x[:, -1], T)
         F = self.jacobian(x, T, k)
-        return self.f(x, T, k), _sandwich(F, P) + self.noise(T)
+        return self.f(x, T, k), _sandwich(F, P) + scale_noise(self.noise(T), q_scale, True)
 
 
 def make_model(name: str, d: int, q: float, q_omega: float = 1e-4):

@@ -30,7 +30,7 @@ import numpy as np
 from skyweave.geo import LocalFrame
 from skyweave.track.association import candidate_pairs, chi2_gate, clusters, gnn, jpda
 from skyweave.track.config import TrackerConfig
-from skyweave.track.estimator import IMM, SingleModel, gaussian_loglik, set_rows, state_rows
+from skyweave.track.estimator import IMM, AdaptiveQ, SingleModel, gaussian_loglik, set_rows, state_rows
 from skyweave.track.filters import make_filter
 from skyweave.track.filters import update as kalman_update
 from skyweave.track.management import confirm_mask, delete_mask, track_quality
@@ -42,6 +42,7 @@ from skyweave.track.table import CONFIRMED, TENTATIVE, TrackTable
 
 def make_estimator(cfg: TrackerConfig, d: int):
     """The estimator a configuration asks for: one filter, or the CV/CT IMM."""
+    ad = AdaptiveQ(cfg.adaptive_q_memory, cfg.adaptive_q_min, cfg.adaptive_q_max) if cfg.adaptive_q else None
     if cfg.model == "imm":
         fname = "ukf" if cfg.filter == "ukf" else "ekf"
         cv = ConstantVelocity(d=d, q=cfg.imm_q_cv, turn_rate=True, omega_sigma=cfg.imm_omega_sigma)
@@ -49,10 +50,10 @@ def make_estimator(cfg: TrackerConfig, d: int):
         if d == 3 and cfg.imm_q_high > 0:
             hi = ConstantVelocity(d=d, q=cfg.imm_q_high, turn_rate=True, omega_sigma=cfg.imm_omega_sigma)
             return IMM([make_filter(fname, cv), make_filter(fname, ct), make_filter(fname, hi)],
-                       (*cfg.imm_sojourn_s, cfg.imm_high_sojourn_s), mu0=[0.7, 0.15, 0.15])
-        return IMM([make_filter(fname, cv), make_filter(fname, ct)], cfg.imm_sojourn_s, mu0=[0.8, 0.2])
+                       (*cfg.imm_sojourn_s, cfg.imm_high_sojourn_s), mu0=[0.7, 0.15, 0.15], adaptive=ad)
+        return IMM([make_filter(fname, cv), make_filter(fname, ct)], cfg.imm_sojourn_s, mu0=[0.8, 0.2], adaptive=ad)
     q = cfg.q_ca if cfg.model == "ca" else cfg.q
-    return SingleModel(make_filter(cfg.filter, make_model(cfg.model, d, q, cfg.q_omega)))
+    return SingleModel(make_filter(cfg.filter, make_model(cfg.model, d, q, cfg.q_omega)), adaptive=ad)
 
 
 def bound_unobserved_altitude(state: dict, sigma_z: float, sigma_vz: float, d: int) -> dict:
@@ -276,7 +277,10 @@ class Tracker:
             ok = ~((cols["identity"][pt] >= 0) & (scan.identity[pm] >= 0) & (cols["identity"][pt] != scan.identity[pm]))
             pt, pm = pt[ok], pm[ok]
             if len(pt):
-                rows, r_of = np.unique(pt, return_inverse=True)
+                if len(pt) == 1:        # one pair (a lone aircraft's report): no sort needed
+                    rows, r_of = pt.copy(), np.zeros(1, dtype=np.intp)
+                else:
+                    rows, r_of = np.unique(pt, return_inverse=True)
                 if isinstance(est, IMM) and cfg.imm_gate == "modes":
                     d2, loglik = est.gate_pairs(state_rows(state, rows), scan.model, scan.z[pm], scan.R[pm], r_of)
                     g = d2 <= gamma
@@ -378,8 +382,11 @@ class Tracker:
         idx = np.flatnonzero(sel)
         if len(idx) == 0:
             return
-        labels = clusters(N, M, pt[idx], pm[idx])
-        chosen = idx[gnn(pt[idx], pm[idx], cost[idx], labels)]
+        if len(idx) == 1:   # one pair is a cluster of its own: taken when it beats a miss (as gnn decides)
+            chosen = idx[cost[idx] < 0]
+        else:
+            labels = clusters(N, M, pt[idx], pm[idx])
+            chosen = idx[gnn(pt[idx], pm[idx], cost[idx], labels)]
         if len(chosen) == 0:
             return
         tr, ms = pt[chosen], pm[chosen]
@@ -387,6 +394,9 @@ class Tracker:
             mp, r_of, y, S, Si = gated
             x_new, P_new = kalman_update(state["x"][tr], state["P"][tr], mp.take(r_of[chosen]), y[chosen], S[chosen], Si[chosen])
             new = {"x": x_new, "P": P_new}
+            if self.estimator.adaptive is not None:
+                yc, Sic = y[chosen], Si[chosen]
+                new = self.estimator.adapt({**state_rows(state, tr), **new}, np.einsum("ni,nij,nj->n", yc, Sic, yc), yc.shape[-1])
         else:
             new, _ = self.estimator.update(state_rows(state, tr), scan.model, scan.z[ms], scan.R[ms])
         set_rows(state, tr, new)
