@@ -53,7 +53,10 @@ of wall time; the output says how far each process fell behind that pace).
    - Agreement of network track numbers: per pair of nations, over the grid times and the truths
      to which both fused pictures assign a track, and that are settled (no other truth within
      5 km in the last 10 s, the grid time included), the share where both tracks carry the same
-     number (goal 100 %).
+     number (goal 100 %). Of the pairs under different ids: how many have a track without a
+     network number on one side, and how many concern an object two nations track apart
+     (picture.jsonl ``sources``: each one's fused track holds its own report only), where no
+     rule on the reports can make those two agree (:func:`apart_disagreements`).
    - Bytes on the wire per nation (status.json ``bytes_out``, ``frames_out``, ``reports_out``)
      per second of scenario, with and without reporting responsibility.
 4. Tables per nation with the goals and whether each is met, and the wall time of each stage.
@@ -122,14 +125,16 @@ class _StateLine(msgspec.Struct):
     vz: float = 0.0
     id: str = ""
     track_id: str = ""
+    sources: list[str] = []
 
 
 _LINE = msgspec.json.Decoder(_StateLine)
 
 
-def read_states(path: Path, dims: int) -> tuple[np.ndarray, list[str], np.ndarray, int]:
+def read_states(path: Path, dims: int, sources: list | None = None):
     """Every line of a truth or tracks file: times (R,) s, ids, states (R, 2 dims) [p, v] in m
-    and m/s, and the number of lines that did not decode (skipped)."""
+    and m/s, and the number of lines that did not decode (skipped); ``sources``, when given a
+    list, receives each line's ``sources`` (a picture's: "NATION:track_id" each)."""
     t, ids, x, bad = [], [], [], 0
     with open(path, "rb") as f:
         for line in f:
@@ -142,6 +147,8 @@ def read_states(path: Path, dims: int) -> tuple[np.ndarray, list[str], np.ndarra
                 continue
             t.append(r.t)
             ids.append(r.track_id or r.id)
+            if sources is not None:
+                sources.append(r.sources)
             x.append((r.x, r.y, r.vx, r.vy) if dims == 2 else (r.x, r.y, r.z, r.vx, r.vy, r.vz))
     return np.asarray(t, dtype=float), ids, np.asarray(x, dtype=float).reshape(-1, 2 * dims), bad
 
@@ -150,7 +157,8 @@ def read_states(path: Path, dims: int) -> tuple[np.ndarray, list[str], np.ndarra
 class Picture:
     """A series of track frames: frame ``f`` holds rows ``start[f]:start[f + 1]`` at time ``t[f]``
     (s, increasing); ``ids`` (R,) str, ``x`` (R, 2 dims) states [p, v] (m, m/s). ``max_age_s``:
-    a frame older than this (s) stands for no picture."""
+    a frame older than this (s) stands for no picture. ``src`` (R,) int64, where known: the
+    nations whose reports a fused track holds, as bits (:func:`nation_bits`)."""
 
     name: str
     t: np.ndarray
@@ -158,16 +166,19 @@ class Picture:
     ids: np.ndarray
     x: np.ndarray
     max_age_s: float
+    src: np.ndarray | None = None
 
     @classmethod
-    def from_rows(cls, name: str, t, ids, x, max_age_s: float) -> Picture:
+    def from_rows(cls, name: str, t, ids, x, max_age_s: float, src=None) -> Picture:
         """Frames from rows in any order (grouped by their time, stable within a time)."""
         t = np.asarray(t, dtype=float)
         order = np.argsort(t, kind="stable")
         t, x = t[order], np.asarray(x, dtype=float)[order]
         ids = np.asarray(ids, dtype=object).reshape(-1)[order]
+        src = None if src is None else np.asarray(src, dtype=np.int64)[order]
         ft, first = np.unique(t, return_index=True)
-        return cls(name, ft, np.append(first, len(t)).astype(np.int64), ids, x, float(max_age_s))
+        return cls(name, ft, np.append(first, len(t)).astype(np.int64), ids, x, float(max_age_s),
+                   src)
 
     @classmethod
     def from_frames(cls, name: str, frames: list, dims: int, max_age_s: float) -> Picture:
@@ -187,10 +198,25 @@ class Picture:
         return np.where(ok, f, -1)
 
 
-def read_picture(path: Path, name: str, dims: int, max_age_s: float) -> Picture:
-    """A tracks.jsonl (a node's picture.jsonl) as a :class:`Picture`."""
-    t, ids, x, _ = read_states(path, dims)
-    return Picture.from_rows(name, t, ids, x, max_age_s)
+def nation_bits(sources, nations: list[str]) -> np.ndarray:
+    """(R,) int64: per row of ``sources`` ("NATION:track_id" each), bit i set when it holds a
+    report of ``nations[i]``."""
+    bit = {n: 1 << i for i, n in enumerate(nations)}
+    return np.fromiter(
+        (sum({bit.get(k.split(":", 1)[0], 0) for k in row}) for row in sources),
+        dtype=np.int64,
+        count=len(sources),
+    )
+
+
+def read_picture(path: Path, name: str, dims: int, max_age_s: float,
+                 nations: list[str] | None = None) -> Picture:
+    """A tracks.jsonl (a node's picture.jsonl) as a :class:`Picture`; with ``nations``, each
+    row's source nations as bits over them (:attr:`Picture.src`)."""
+    src = [] if nations is not None else None
+    t, ids, x, _ = read_states(path, dims, src)
+    bits = nation_bits(src, nations) if nations is not None else None
+    return Picture.from_rows(name, t, ids, x, max_age_s, bits)
 
 
 # --------------------------------------------------------------------------- central yardstick
@@ -314,7 +340,8 @@ class Scored:
     """One picture scored on the grid: per grid time ``gospa`` (m; p = 1), ``gospa2`` (m; p = 2,
     the form of issue 12's table), ``missed`` and ``false`` counts (of the p = 1 assignment);
     the assignments as rows: ``k`` grid index, ``truth`` code, ``track`` id code (−1: no id),
-    ``dist`` the truth-to-track distance (m)."""
+    ``dist`` the truth-to-track distance (m), ``src`` the track's source nations as bits (None
+    when the picture does not say)."""
 
     name: str
     gospa: np.ndarray
@@ -325,6 +352,7 @@ class Scored:
     truth: np.ndarray
     track: np.ndarray
     dist: np.ndarray
+    src: np.ndarray | None = None
 
     def summary(self) -> dict:
         """Sums and means per instant (per s on the 1 s grid) and the identity changes."""
@@ -372,17 +400,18 @@ def score_picture(pic: Picture, truth: TruthGrid, dims: int, codes: IdCodes) -> 
     K = len(truth.grid)
     g1, g2 = np.zeros(K), np.zeros(K)
     missed, false = np.zeros(K, dtype=np.int64), np.zeros(K, dtype=np.int64)
-    ks, trs, tks, ds = [], [], [], []
+    ks, trs, tks, ds, ss = [], [], [], [], []
     empty = np.zeros((0, dims))
+    src = pic.src if pic.src is not None else np.zeros(len(pic.ids), dtype=np.int64)
     for k, g in enumerate(truth.grid):
         f = fidx[k]
         if f >= 0:
             a, b = pic.start[f], pic.start[f + 1]
             x = pic.x[a:b]
             y = x[:, :dims] + (g - pic.t[f]) * x[:, dims : 2 * dims]  # carried at constant velocity
-            ids = tid[a:b]
+            ids, sr = tid[a:b], src[a:b]
         else:
-            y, ids = empty, tid[:0]
+            y, ids, sr = empty, tid[:0], src[:0]
         r = gospa(truth.pos[k], y, C_M, P)
         g1[k], missed[k], false[k] = r.gospa, r.n_missed, r.n_false
         g2[k] = gospa(truth.pos[k], y, C_M, 2.0).gospa
@@ -390,12 +419,14 @@ def score_picture(pic: Picture, truth: TruthGrid, dims: int, codes: IdCodes) -> 
         ks.append(np.full(len(asg), k, dtype=np.int64))
         trs.append(truth.codes[k][asg.rows])
         tks.append(ids[asg.cols])
+        ss.append(sr[asg.cols])
         ds.append(asg.dist)
 
     def cat(a, dtype=np.int64):
         return np.concatenate(a).astype(dtype) if a else np.zeros(0, dtype=dtype)
 
-    return Scored(pic.name, g1, g2, missed, false, cat(ks), cat(trs), cat(tks), cat(ds, float))
+    return Scored(pic.name, g1, g2, missed, false, cat(ks), cat(trs), cat(tks), cat(ds, float),
+                  cat(ss) if pic.src is not None else None)
 
 
 def identity_changes(s: Scored) -> tuple[int, int]:
@@ -428,6 +459,39 @@ def unnumbered_disagreements(a: Scored, b: Scored, settled: np.ndarray, unnumber
     ta, tb = a.track[ia], b.track[ib]
     ok = settled[a.k[ia], a.truth[ia]] & (ta >= 0) & (tb >= 0) & (ta != tb)
     return int((unnumbered[ta[ok]] | unnumbered[tb[ok]]).sum())
+
+
+def apart_disagreements(scored: dict, nations: list[str], settled: np.ndarray) -> dict:
+    """Per pair of nations "A-B", how many of the pairs :func:`agreement` finds under different
+    ids concern an object that two nations track *apart*: each one's fused track holds its own
+    report only (their markings let neither hear the other, and no partner reports the object
+    to either). Such two nodes name the object each from its own block, and no rule that uses
+    only the reports can make them agree: a third nation that hears both can side with one of
+    them only. Counted are the differing pairs at an instant where two such pictures differ on
+    that object (the two, or a third nation siding with one). Needs the pictures' sources
+    (:attr:`Scored.src`); {} without."""
+    if any(scored[n].src is None for n in nations):
+        return {}
+    nt = settled.shape[1]
+    bit = {n: 1 << i for i, n in enumerate(nations)}
+    diff, apart = {}, set()
+    for i, a in enumerate(nations):
+        for b in nations[i + 1 :]:
+            A, B = scored[a], scored[b]
+            _, ia, ib = np.intersect1d(
+                A.k * nt + A.truth, B.k * nt + B.truth, assume_unique=True, return_indices=True
+            )
+            ta, tb = A.track[ia], B.track[ib]
+            ok = settled[A.k[ia], A.truth[ia]] & (ta >= 0) & (tb >= 0) & (ta != tb)
+            key = (A.k[ia] * nt + A.truth[ia])[ok]
+            sa, sb = A.src[ia][ok], B.src[ib][ok]
+            cut = (sa == bit[a]) & (sb == bit[b])
+            diff[f"{a}-{b}"] = key
+            apart.update(key[cut].tolist())
+    if not apart:
+        return {k: 0 for k in diff}
+    lost = np.fromiter(apart, dtype=np.int64)
+    return {k: int(np.isin(v, lost).sum()) for k, v in diff.items()}
 
 
 # --------------------------------------------------------------------------- warnings
@@ -640,7 +704,11 @@ def score_run(folder: Path, centrals: dict, label: str) -> dict:
     nations = run_nations(folder)
     fused = {
         n: read_picture(
-            folder / n / "picture.jsonl", f"fused {n}", dims, report_interval(folder, n) + 1.0
+            folder / n / "picture.jsonl",
+            f"fused {n}",
+            dims,
+            report_interval(folder, n) + 1.0,
+            nations,
         )
         for n in nations
     }
@@ -672,6 +740,7 @@ def score_run(folder: Path, centrals: dict, label: str) -> dict:
         }
     agree = {}
     unnumbered = codes.unnumbered()
+    apart = apart_disagreements(sf, nations, truth.settled)
     for i, a in enumerate(nations):
         for b in nations[i + 1 :]:
             share, n = agreement(sf[a], sf[b], truth.settled)
@@ -682,6 +751,7 @@ def score_run(folder: Path, centrals: dict, label: str) -> dict:
                 "differ_unnumbered": unnumbered_disagreements(
                     sf[a], sf[b], truth.settled, unnumbered
                 ),
+                "differ_apart": apart.get(f"{a}-{b}"),
                 "met": bool(n == 0 or share >= GOAL_AGREE),
             }
     t_end = float(truth.grid[-1]) if len(truth.grid) else 0.0
@@ -1093,8 +1163,14 @@ def report_run(r: dict) -> list[str]:
         + ", ".join(
             f"{k} {v['differ']:,} ({v['differ_unnumbered']:,})" for k, v in r["agreement"].items()
         )
-        + "\n"
     )
+    if any(v.get("differ_apart") is not None for v in r["agreement"].values()):
+        out.append(
+            "of them on an object two nations track apart (each picture holds its own report "
+            "only: no rule on the reports can agree them): "
+            + ", ".join(f"{k} {fmt(v.get('differ_apart'), ',d')}" for k, v in r["agreement"].items())
+        )
+    out.append("")
     return out
 
 

@@ -205,3 +205,33 @@ def test_number_release_is_a_named_policy():
     assert NodeConfig("JPN", number_release="heard").number_release == "heard"
     with pytest.raises(ValueError, match="number_release"):
         NodeConfig("JPN", number_release="nobody")
+
+
+def test_a_reporter_passes_on_the_owner_s_release_of_its_number():
+    """GBR hears JPN-N00007 only from the USA (JPN's sensors are not releasable to GBR): the USA's
+    report passes on whom JPN released it to (``ntn_released``), so GBR, reporting the object
+    to AUS, may name it there too. A report that only carries the number is no evidence."""
+    for rel, expect in ((None, ("JPN",)), ({"USA:U-1": ("AUS", "GBR", "JPN", "USA")}, ("AUS", "GBR", "JPN", "USA"))):
+        fuser = Fuser("GBR")
+        mine = _set("GBR", ["G-1"], [0.0], [9], [("AUS", "GBR", "USA")])
+        usa = _set("USA", ["U-1"], [50.0], [13], [("AUS", "GBR", "JPN", "USA")], ntn=["JPN-N00007"])
+        offered = {"AUS": AudienceTracks.of(["GBR:G-1"], [0], [9])}
+        pic = fuser.update(10.0, mine, usa, offered, also_to={"USA:U-1": {"GBR": 13}}, released=rel)
+        assert pic.local_ntn[0] == "JPN-N00007"
+        assert fuser.released_to("JPN-N00007") == expect and pic.local_ntn_to[0] == expect
+        assert pic.audience_report["AUS"].tolist() == [True]    # the USA reports it to GBR only
+
+
+def test_a_reporter_the_others_do_not_hear_follows_their_number():
+    """AUS reports the object to the UK only (JPN's report, better, is not releasable to the UK);
+    JPN does not hear AUS's number, so AUS's own, though smaller, is no reporter's toward JPN:
+    AUS follows JPN's number, as JPN keeps it."""
+    f = Fuser("AUS")
+    f.update(9.0, _set("AUS", ["A-1"], [0.0], [9], [("AUS", "GBR", "JPN")], t=9.0), TrackSet.empty(3))
+    assert f.local_state()["AUS:A-1"][0] == "AUS-N00001"
+    for t in (10.0, 11.0):
+        pic = f.update(t, _set("AUS", ["A-1"], [0.0], [9], [("AUS", "GBR", "JPN")], t=t),
+                       _set("JPN", ["J-1"], [20.0], [13], [("AUS", "JPN")], ntn=["JPN-N00005"], t=t),
+                       {"GBR": AudienceTracks.of(["AUS:A-1"], [0], [9])})
+        assert not pic.local_report[0] and pic.audience_report["GBR"].tolist() == [True]
+        assert pic.local_ntn[0] == "JPN-N00005"

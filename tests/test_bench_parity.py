@@ -62,6 +62,28 @@ def test_disagreements_with_an_unnumbered_track(bench):
     assert bench.unnumbered_disagreements(a, b, settled, codes.unnumbered()) == 1
 
 
+def test_disagreements_on_an_object_two_nations_track_apart(bench):
+    """Truth 0: JPN's picture holds only its own report, the UK's only its own (neither hears the
+    other), Australia hears both and sides with the UK: the JPN pairs differ there, and no rule
+    can fix it. Truth 1: AUS holds JPN's report and still differs: an ordinary disagreement."""
+    nations = ["AUS", "GBR", "JPN"]
+    bits = dict(zip(nations, bench.nation_bits([["AUS:a"], ["GBR:g"], ["JPN:j"]], nations).tolist()))
+    assert bits == {"AUS": 1, "GBR": 2, "JPN": 4}
+
+    def scored(tracks, src):
+        s = _scored(bench, [0, 0], [0, 1], tracks)
+        return bench.Scored(*[getattr(s, f.name) for f in bench.dataclasses.fields(s)][:-1],
+                            np.asarray(src, dtype=np.int64))
+
+    sc = {"AUS": scored([11, 20], [2 | 4, 1 | 4]), "GBR": scored([11, -1], [2, 0]),
+          "JPN": scored([10, 21], [4, 4])}
+    settled = np.ones((1, 2), dtype=bool)
+    assert bench.apart_disagreements(sc, nations, settled) == {"AUS-GBR": 0, "AUS-JPN": 1, "GBR-JPN": 1}
+    assert bench.agreement(sc["AUS"], sc["JPN"], settled) == (0.0, 2)
+    plain = {n: _scored(bench, [0], [0], [1]) for n in nations}   # pictures without sources
+    assert bench.apart_disagreements(plain, nations, settled) == {}
+
+
 def test_frame_at_respects_the_age_limit(bench):
     pic = bench.Picture.from_rows("p", [2.0, 2.0, 4.0], ["A", "B", "A"], np.zeros((3, 6)), 3.0)
     grid = np.array([0.0, 1.0, 2.0, 3.0, 4.0, 7.0, 7.5])

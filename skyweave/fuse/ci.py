@@ -96,7 +96,8 @@ def _derivs(M: np.ndarray, D: np.ndarray, criterion: str):
 
 
 def _line_min(M0: np.ndarray, D: np.ndarray, criterion: str, tol: float = 1e-10,
-              max_iter: int = 60, M1: np.ndarray | None = None) -> np.ndarray:
+              max_iter: int = 60, M1: np.ndarray | None = None,
+              s0: np.ndarray | None = None) -> np.ndarray:
     """argmin over s ∈ [0, 1] of the objective of M0 + s·D, batched; M0, M0 + D positive definite.
 
     ``M1``: the end point M0 + D computed directly (J₁ rather than J₂ + (J₁ − J₂)): for an
@@ -106,7 +107,9 @@ def _line_min(M0: np.ndarray, D: np.ndarray, criterion: str, tol: float = 1e-10,
     The objective is convex in s, so its derivative is increasing: endpoints are taken when the
     derivative does not change sign (s = ½ when it is zero throughout: equal covariances), else
     the root is bracketed and found by Newton steps that fall back to bisection when they would
-    leave the bracket.
+    leave the bracket. ``s0`` (G,): a starting point (a coordinate-descent sweep's current
+    weights, or the last update's), used where it lies strictly inside [0, 1]; else the secant
+    root. Each member stops once its own step is below ``tol``.
     """
     G = len(M0)
     s = np.zeros(G)
@@ -124,19 +127,25 @@ def _line_min(M0: np.ndarray, D: np.ndarray, criterion: str, tol: float = 1e-10,
         return s
     M0i, Di = M0[inner], D[inner]
     lo, hi = np.zeros(len(inner)), np.ones(len(inner))
-    # start from the secant root of the derivative (exact for a quadratic objective)
+    # start from the secant root of the derivative (exact for a quadratic objective), or s0
     si = np.clip(g0[inner] / (g0[inner] - g1[inner]), 0.0, 1.0)
+    if s0 is not None:
+        warm = np.asarray(s0, dtype=float)[inner]
+        use = (warm > 0.0) & (warm < 1.0)
+        si = np.where(use, warm, si)
+    act = np.arange(len(inner))
     for _ in range(max_iter):
-        g, h = _derivs(M0i + si[:, None, None] * Di, Di, criterion)
-        hi = np.where(g > 0, si, hi)
-        lo = np.where(g <= 0, si, lo)
+        sa = si[act]
+        g, h = _derivs(M0i[act] + sa[:, None, None] * Di[act], Di[act], criterion)
+        hi[act] = np.where(g > 0, sa, hi[act])
+        lo[act] = np.where(g <= 0, sa, lo[act])
         with np.errstate(divide="ignore", invalid="ignore"):
-            newton = si - g / h
-        ok = (h > 0) & (newton > lo) & (newton < hi)
-        nxt = np.where(ok, newton, 0.5 * (lo + hi))
-        done = np.max(np.abs(nxt - si)) < tol
-        si = nxt
-        if done or np.max(hi - lo) < tol:
+            newton = sa - g / h
+        ok = (h > 0) & (newton > lo[act]) & (newton < hi[act])
+        nxt = np.where(ok, newton, 0.5 * (lo[act] + hi[act]))
+        si[act] = nxt
+        act = act[(np.abs(nxt - sa) >= tol) & (hi[act] - lo[act] >= tol)]
+        if len(act) == 0:
             break
     s[inner] = si
     return s
@@ -170,10 +179,14 @@ def ifci_weights(J: np.ndarray) -> np.ndarray:
 
 
 def ci_weights(P: np.ndarray, criterion: str = "det", method: str = "exact", *,
-               J: np.ndarray | None = None, tol: float = 1e-6, max_sweeps: int = 30) -> np.ndarray:
+               J: np.ndarray | None = None, tol: float = 1e-6, max_sweeps: int = 30,
+               w0: np.ndarray | None = None) -> np.ndarray:
     """CI weights ω (G, n) for G groups of n covariances each (G, n, m, m) (module docstring).
 
-    ``J``: their :func:`information` matrices, when the caller already has them.
+    ``J``: their :func:`information` matrices, when the caller already has them. ``w0`` (G, n):
+    exact weights to start from where a row is given (sums to 1; NaN rows: none), e.g. the last
+    update's weights of the same members, which the optimum moves little from between two
+    updates: the search then ends in a sweep or two of a few Newton steps each.
     """
     if criterion not in CRITERIA:
         raise ValueError(f"CI criterion: expected one of {CRITERIA}, got {criterion!r}")
@@ -189,11 +202,17 @@ def ci_weights(P: np.ndarray, criterion: str = "det", method: str = "exact", *,
         return fast_weights(P)
     if method == "ifci":
         return ifci_weights(J)
+    if w0 is not None:
+        w0 = np.asarray(w0, dtype=float)
+        good = np.isfinite(w0).all(axis=1) & (np.abs(w0.sum(axis=1) - 1.0) < 1e-6) & (w0 >= 0).all(axis=1)
     if n == 2:
-        s = _line_min(J[:, 1], J[:, 0] - J[:, 1], criterion, M1=J[:, 0])
+        s0 = np.where(good, w0[:, 0], np.nan) if w0 is not None else None
+        s = _line_min(J[:, 1], J[:, 0] - J[:, 1], criterion, M1=J[:, 0], s0=s0)
         return np.stack([s, 1.0 - s], axis=1)
-    # exact for n >= 3: pairwise coordinate descent from the fast weights
+    # exact for n >= 3: pairwise coordinate descent from the fast weights (or w0)
     w = ifci_weights(J)
+    if w0 is not None and good.any():
+        w[good] = w0[good]
     M = np.einsum("gn,gnij->gij", w, J)
     pairs = list(itertools.combinations(range(n), 2))
     for _ in range(max_sweeps):
@@ -207,7 +226,7 @@ def ci_weights(P: np.ndarray, criterion: str = "det", method: str = "exact", *,
             base = M[act] - w[act, i, None, None] * J[act, i] - w[act, k, None, None] * J[act, k]
             M0 = base + ti * J[act, k]
             D = ti * (J[act, i] - J[act, k])
-            s = _line_min(M0, D, criterion, M1=base + ti * J[act, i])
+            s = _line_min(M0, D, criterion, M1=base + ti * J[act, i], s0=w[act, i] / tot[act])
             wi_new = s * tot[act]
             moved = max(moved, float(np.max(np.abs(wi_new - w[act, i]))))
             w[act, i] = wi_new

@@ -284,7 +284,8 @@ class Fuser:
     last picture and their strain, candidate associations waiting for confirmation
     (:class:`~skyweave.fuse.association.AssociationMemory`), each local track's reporting state
     (:class:`~skyweave.fuse.responsibility.ReportingMemory`), and its NTN, the retired-NTN
-    aliases and this nation's NTN block (:class:`~skyweave.fuse.ntn.Numbering`).
+    aliases and this nation's NTN block (:class:`~skyweave.fuse.ntn.Numbering`), and the CI
+    weights of each group of several tracks (where the next update's search starts).
     """
 
     def __init__(self, nation: str, config: FuserConfig | None = None):
@@ -299,6 +300,7 @@ class Fuser:
         self.block = self.numbering.block
         self.aliases = self.numbering.aliases
         self._pairs = AssociationMemory()
+        self._ci_prev: dict[tuple, np.ndarray] = {}   # sorted member keys -> their CI weights
         self._reporting = ReportingMemory.empty()
         self._reporting_to: dict[str, ReportingMemory] = {}   # per recipient, by audience key
         self.t_last: float | None = None
@@ -348,7 +350,7 @@ class Fuser:
         raw = self.numbering.carried(a.keys[:L], tracks.ntn)
         grouping = self._associate(a, raw)                                  # 2. one per object
         group, n_groups = grouping.group, grouping.n_groups
-        states = self._fuse_states(group, n_groups, a.x, a.P)                       # 3. CI
+        states = self._fuse_states(group, n_groups, a.x, a.P, a.keys)              # 3. CI
         # 4. reporting responsibility first: it does not depend on the numbers, they depend on it
         live, claim = self._claims(a, prev)
         local_group = group[:L]
@@ -470,8 +472,10 @@ class Fuser:
         return tuple(sorted(self._released.get(ntn, set()) | {owner}))
 
     def _lineage(self, t: float, remote: TrackSet, local_ntn: np.ndarray, also_to=None, released=None) -> tuple:
-        """Learn, from the partners' reports, to whom each partner released its own numbers;
-        return each local track's :meth:`released_to`. An entry is forgotten ``alias_ttl_s``
+        """Learn, from the partners' reports, to whom each partner released its own numbers
+        (the owner's reports: their recipients or ``also_to``, and ``released``; a reporter of
+        another's number: the release it passes on, ``released``); return each local track's
+        :meth:`released_to`. An entry is forgotten ``alias_ttl_s``
         after it was last heard from its owner or held by a local track."""
         if len(remote):
             owned = np.flatnonzero((remote.ntn != "")
@@ -489,6 +493,16 @@ class Fuser:
                         rel.update(m)
                     if released and k in released:   # and whom the owner releases it to
                         rel.update(released[k])
+                    self._released_t[n] = t
+            # a reporter of another nation's number passes on the owner's release as it learnt
+            # it from the owner's own reports (docs/fusion.md, "Who may hear a number"): so a
+            # node that hears the number only from that reporter may name the object alike
+            if released:
+                mine = f"{self.nation}-N"
+                for k, n, o in zip(remote.keys.tolist(), remote.ntn.tolist(), remote.nation.tolist()):
+                    if not n or k not in released or n.startswith(f"{o}-N") or n.startswith(mine):
+                        continue
+                    self._released.setdefault(n, set()).update(released[k])
                     self._released_t[n] = t
         out = tuple(self.released_to(n) for n in local_ntn.tolist())
         for n, r in zip(local_ntn.tolist(), out):
@@ -604,9 +618,11 @@ class Fuser:
         return Grouping(group, int(group.max()) + 1, links)
 
     def _fuse_states(self, group: np.ndarray, n_groups: int, x: np.ndarray,
-                     P: np.ndarray) -> _GroupStates:
+                     P: np.ndarray, keys: np.ndarray | None = None) -> _GroupStates:
         """Step 3: CI of every group, batched by group size (a lone track is its own fused
-        state, weight 1)."""
+        state, weight 1). Exact weights start from the last update's of a group with the same
+        members (source ``keys``), where the optimum moved little: the USA, which fuses most
+        groups of three or four, spent over half of each fusion in the search from scratch."""
         cfg = self.config
         n = x.shape[1]
         xf = np.zeros((n_groups, n))
@@ -615,6 +631,7 @@ class Fuser:
         if n_groups == 0:
             return _GroupStates(xf, Pf, weight)
         order, starts, sizes = groups_of(group)
+        seen: dict[tuple, np.ndarray] = {}
         one = np.flatnonzero(sizes == 1)
         idx = order[starts[one]]
         xf[one], Pf[one] = x[idx], P[idx]
@@ -623,9 +640,23 @@ class Fuser:
             members = order[starts[gs][:, None] + np.arange(s)[None, :]]
             Pm = P[members]
             J = information(Pm)
-            w = ci_weights(Pm, cfg.ci_criterion, cfg.ci_method, J=J)
+            w0 = None
+            if keys is not None and cfg.ci_method == "exact":
+                km = keys[members]
+                srt = np.argsort(km, axis=1)
+                rows = [tuple(r) for r in np.take_along_axis(km, srt, axis=1).tolist()]
+                w0 = np.full((len(gs), s), np.nan)
+                for r, row in enumerate(rows):
+                    prev = self._ci_prev.get(row)
+                    if prev is not None:
+                        w0[r, srt[r]] = prev
+            w = ci_weights(Pm, cfg.ci_criterion, cfg.ci_method, J=J, w0=w0)
+            if w0 is not None:
+                for r, row in enumerate(rows):
+                    seen[row] = w[r, srt[r]]
             xf[gs], Pf[gs] = ci_combine(x[members], J, w)
             weight[members.ravel()] = w.ravel()
+        self._ci_prev = seen
         return _GroupStates(xf, Pf, weight)
 
 

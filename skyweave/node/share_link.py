@@ -88,6 +88,19 @@ class PartnerPlan:
     select: np.ndarray
 
 
+def _released(fl: ReportFlags, nation: str) -> tuple[str, ...] | None:
+    """What a report says of its number's release (TrackReport.ntn_released): for a number of
+    this node's own, the partners it releases it to; for another nation's, the release its
+    owner made as this node learnt it from the owner's own reports (the lineage, ``ntn_to``),
+    passed on so that a partner that hears the number only from this node may name the object
+    to the same nations (docs/fusion.md, "Who may hear a number"); None without a number."""
+    if not fl.ntn:
+        return None
+    if fl.ntn.startswith(f"{nation}-N"):
+        return tuple(fl.ntn_released) if fl.ntn_released else None
+    return tuple(fl.ntn_to) if fl.ntn_to else None
+
+
 def alert_report(u, nation: str, issued: float | None = None) -> AlertReport:
     """An alert update (an :class:`~skyweave.warn.alerts.AlertUpdate` record) as the message
     partners receive (TypeError/ValueError when the schema refuses it)."""
@@ -438,7 +451,7 @@ class ShareLink:
                         continue
                     bare = bool(fl.ntn) and fl.ntn_to is not None and p not in fl.ntn_to
                     key = (id(pp.pic), i, bare, fl.ntn, fl.mark, fl.cls, fl.class_conf, fl.also_to,
-                           fl.ntn_released)  # shared by the partners of an audience
+                           fl.ntn_released, fl.ntn_to)  # shared by the partners of an audience
                     r = built.get(key)
                     if r is None:
                         r = built[key] = self._report(pp.pic, i, fl, bare)
@@ -478,8 +491,7 @@ class ShareLink:
             class_conf=fl.class_conf, identity=("%06x" % ident) if ident >= 0 else "unknown",
             quality=int(pic.quality[i]), releasable_to=fl.mark, sources=[f"{self.nation}:{tid}"],
             also_to=dict(fl.also_to) if fl.also_to is not None else None,
-            ntn_released=fl.ntn_released if (fl.ntn_released and not bare
-                                             and fl.ntn.startswith(f"{self.nation}-N")) else None,
+            ntn_released=None if bare else _released(fl, self.nation),
         )
 
     def publish_alerts(self, updates: list, t: float, *, partners=None, issued=None) -> None:
