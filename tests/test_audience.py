@@ -134,6 +134,21 @@ def test_joint_alerts_one_number_per_missile_the_earliest_issued_and_a_merged_en
     assert out[-1].status == "closed" and j.open_alerts() == ["USA-W2"]
 
 
+def test_a_joint_alert_says_no_phase_after_a_source_saw_the_impact():
+    import msgspec
+
+    from skyweave.warn.joint import JointAlerts
+
+    j = JointAlerts("JPN")
+    j.update(_alert("USA-W1", 600.0, impact=(38.2, 132.0, 622.0, 8_000.0)), "USA", issued=224.0)
+    j.update(_alert("JPN-W1", 620.0, impact=(38.2, 132.0, 623.0, 9_000.0)), "JPN")
+    down = msgspec.structs.replace(_alert("USA-W1", 628.0, status="closed"), reason="impact")
+    assert j.update(down, "USA") == []                        # not JPN's "tracking" of 620 s restated at 628 s
+    assert j.update(_alert("JPN-W1", 629.0, impact=(38.2, 132.0, 623.0, 9_000.0)), "JPN") == []
+    out = j.update(msgspec.structs.replace(_alert("JPN-W1", 630.0, status="closed"), reason="impact"), "JPN")
+    assert [(u.alert_id, u.status) for u in out] == [("USA-W1", "closed")] and j.open_alerts() == []
+
+
 def test_joint_alerts_keep_apart_two_launches_from_one_site_with_different_impacts():
     from skyweave.warn.joint import JointAlerts
 

@@ -191,6 +191,10 @@ class JointAlerts:
         if all(self.sources[k].closed for k in j.members):
             j.closed = True
             rec = msgspec.structs.replace(rec, status="closed")
+        elif any(self.sources[k].closed and self.sources[k].last.reason == "impact" for k in j.members):
+            # a source saw the missile come down: a partner's older phase ("tracking"), restated
+            # now, would be false; the joint alert keeps quiet until its last source closes
+            return out
         out.append(rec)
         return out
 
