@@ -168,3 +168,78 @@ def test_avr_and_sbs_line_streams_over_tcp():
     th.join(5)
     assert len(got) == 30 and got[0].t == 23 * 3600.0 and src.count == 31
     assert [e.reason for e in src.errors] == ["truncated SBS line"]
+
+
+def _cli(*args):
+    from click.testing import CliRunner
+
+    from skyweave.cli.main import main
+
+    res = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+    return res.exit_code, res.output
+
+
+def test_ingest_a_live_beast_stream_writes_what_the_recording_gives(tmp_path):
+    start = T0 - EPOCH.timestamp()
+    file = tmp_path / "rec.beast"
+    file.write_bytes(_beast_bytes())
+    code, out = _cli("ingest", "beast", file, "--out", tmp_path / "f" / "d.jsonl", "--start", start, "--nation", "DEU")
+    assert code == 0, out
+    port, th = _serve_once(_beast_bytes(), 41)
+    code, out = _cli("ingest", "beast", f"tcp://127.0.0.1:{port}", "--out", tmp_path / "l" / "d.jsonl",
+                     "--start", start, "--nation", "DEU")
+    th.join(5)
+    assert code == 0, out
+    assert f"records read: {len(ROWS)}, decoded: {len(ROWS)}" in out
+    assert (tmp_path / "l" / "d.jsonl").read_text() == (tmp_path / "f" / "d.jsonl").read_text()
+    assert (tmp_path / "l" / "sensors.json").read_text() == (tmp_path / "f" / "sensors.json").read_text()
+
+
+@needs_asterix
+def test_ingest_a_live_asterix_udp_stream_until_its_duration(tmp_path):
+    import time
+
+    from tests.test_interop_cli import sensors_for_capture
+
+    sp = sensors_for_capture(tmp_path / "radars.json")
+    capture = sample_bytes("cat_034_048.pcap")
+    (tmp_path / "cap.pcap").write_bytes(capture)
+    code, out = _cli("ingest", "asterix", tmp_path / "cap.pcap", "--sensors", sp, "--date", "2016-05-05",
+                     "--out", tmp_path / "f.jsonl")
+    assert code == 0, out
+    payloads = [p for _, p, _ in iter_udp(capture, Tally())]
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+
+    def send():
+        time.sleep(1.0)
+        tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        for p in payloads:
+            tx.sendto(p, ("127.0.0.1", port))
+            time.sleep(0.001)
+        tx.close()
+
+    th = threading.Thread(target=send, daemon=True)
+    th.start()
+    t0 = time.monotonic()
+    code, out = _cli("ingest", "asterix", f"udp://127.0.0.1:{port}", "--sensors", sp, "--date", "2016-05-05",
+                     "--out", tmp_path / "l.jsonl", "--duration", 4)
+    th.join(5)
+    assert code == 0, out
+    assert 3.5 < time.monotonic() - t0 < 15.0  # it listened for its duration, then stopped
+    assert (tmp_path / "l.jsonl").read_text() == (tmp_path / "f.jsonl").read_text()
+
+
+def test_ingest_live_stream_errors_are_one_line(tmp_path):
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()  # nobody listens there
+    code, out = _cli("ingest", "beast", f"tcp://127.0.0.1:{port}", "--out", tmp_path / "d.jsonl")
+    assert code == 1 and f"tcp://127.0.0.1:{port}" in out and "Traceback" not in out
+    code, out = _cli("ingest", "asterix", f"tcp://127.0.0.1:{port}", "--out", tmp_path / "d.jsonl")
+    assert code == 2 and "asterix streams come over udp://" in out
+    code, out = _cli("ingest", "beast", tmp_path / "none.beast", "--out", tmp_path / "d.jsonl", "--duration", 3)
+    assert code == 2 and "--duration is for a live stream" in out

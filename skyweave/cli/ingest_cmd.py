@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import time
 from datetime import date
 from pathlib import Path
 
@@ -15,6 +17,8 @@ from skyweave.io.formats import NATION_RE, load_sensors, write_sensors
 
 #: how many skipped records are printed in full (all are counted in the summary)
 SHOW = 10
+#: a live stream in place of FILE: tcp://HOST:PORT (beast, avr, sbs) or udp://[HOST]:PORT (asterix)
+LIVE = re.compile(r"^(tcp|udp)://(\[[^\]]*\]|[^:/]*):(\d{1,5})$")
 
 
 def _date(ctx, param, value):
@@ -32,7 +36,7 @@ def _date(ctx, param, value):
   avr      AVR hex lines (port 30002): *HEX; @TIMESTAMPHEX; <TIMESTAMPSIGNALHEX;
   sbs      SBS-1 BaseStation CSV (port 30003)""")
 @click.argument("fmt", metavar="FORMAT", type=click.Choice(FORMATS))
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file")
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="detections.jsonl to write.")
 @click.option("--sensors", "sensors_path", type=click.Path(path_type=Path),
               help="sensors.json naming the radars (by \"sac\"/\"sic\") and the ADS-B sensor; its epoch is the time origin.")
@@ -56,16 +60,31 @@ def _date(ctx, param, value):
               help="95 % horizontal bound (m) assumed for SBS-1 positions, which carry no accuracy.")
 @click.option("--reorder-s", type=click.FloatRange(min=0), default=2.0, show_default=True,
               help="Hold each detection this long (s of data time) to put a sensor's reports in time order.")
+@click.option("--duration", "duration_s", type=click.FloatRange(min=0, min_open=True),
+              help="A live stream: stop after this many seconds (default: when the stream ends, or on Ctrl-C).")
 @click.option("--quiet", is_flag=True, help="Print the summary only, not the first skipped records.")
 def ingest(fmt, file, out, sensors_path, radar_lat, radar_lon, radar_alt, day, sensors_out, nation, sensor_id,
-           sigma_range_m, sigma_bearing_deg, ref_lat, ref_lon, start_s, sbs_sigma_m, reorder_s, quiet):
+           sigma_range_m, sigma_bearing_deg, ref_lat, ref_lon, start_s, sbs_sigma_m, reorder_s, duration_s, quiet):
     """Decode FILE (FORMAT: asterix, beast, avr, sbs) into detections.jsonl with honest covariances.
+
+    FILE is a recording, or a live stream: tcp://HOST:PORT for beast (dump1090 port 30005), avr
+    (30002) and sbs (30003), udp://[HOST]:PORT for asterix (the port its datagrams come to; HOST
+    empty: every interface). A live stream's detections are written as they come, until the
+    stream ends, --duration passes, or Ctrl-C.
 
     Bad records are reported with their byte offset or line number and skipped; the good records
     around them are kept. A summary says how many records were read, decoded and skipped (by
     reason). Without --sensors, a sensors.json for the sensors heard is written beside --out.
     """
-    need_file(file, "FILE")
+    live = LIVE.match(file)
+    if live is None:
+        if duration_s is not None:
+            raise click.UsageError("--duration is for a live stream (tcp://HOST:PORT or udp://[HOST]:PORT)")
+        file = Path(file)
+        need_file(file, "FILE")
+    elif (live.group(1) == "udp") != (fmt == "asterix"):
+        raise click.BadParameter(f"{fmt} streams come over {'udp' if fmt == 'asterix' else 'tcp'}://, not {live.group(1)}://",
+                                 param_hint="FILE")
     if (radar_lat is None) != (radar_lon is None):
         raise click.UsageError("give both --radar-lat and --radar-lon, or neither")
     if (ref_lat is None) != (ref_lon is None):
@@ -88,15 +107,23 @@ def ingest(fmt, file, out, sensors_path, radar_lat, radar_lon, radar_alt, day, s
                        name=str(file))
     tally = Tally()
     job = Ingest(cfg, tally)
-    data = file.read_bytes()
     make_parent(out, "--out")
+    if live is None:
+        dets = job.run(fmt, file.read_bytes())
+    else:
+        dets = _live_dets(job, fmt, live, duration_s)
     try:
-        with open(out, "w", buffering=1 << 20) as f:
+        with open(out, "w", buffering=(1 << 20) if live is None else 1) as f:
             write = f.write
-            for d in job.run(fmt, data):
-                write(format_det(d))
+            try:
+                for d in dets:
+                    write(format_det(d))
+            except KeyboardInterrupt:  # a live stream stopped by the user: keep what came
+                click.echo("stopped (Ctrl-C)", err=True)
     except ValueError as e:
         raise Failure(str(e)) from None
+    except OSError as e:
+        raise Failure(f"{file}: {e.strerror or e}") from None
     if not quiet:
         for err in tally.errors[:SHOW]:
             click.echo(f"skipped: {err}", err=True)
@@ -118,3 +145,26 @@ def ingest(fmt, file, out, sensors_path, radar_lat, radar_lon, radar_alt, day, s
         click.echo(f"wrote {out}")
     if tally.detections == 0:
         raise Failure(f"{file}: no detection decoded (see the summary above)")
+
+
+def _live_dets(job: Ingest, fmt: str, live: re.Match, duration_s: float | None):
+    """The detections of a live stream (skyweave.interop.live), stopping after ``duration_s``."""
+    from skyweave.interop.live import AsterixUdpSource, BeastTcpSource, LineTcpSource
+
+    host, port = live.group(2).strip("[]"), int(live.group(3))
+    if not 0 < port < 65536:
+        raise click.BadParameter(f"port {port} is not 1-65535", param_hint="FILE")
+    until = None if duration_s is None else time.monotonic() + duration_s
+    try:
+        if fmt == "asterix":
+            # no --duration: wait for datagrams until Ctrl-C (a radar's stream has no end)
+            src = AsterixUdpSource(job, host or "0.0.0.0", port, until=until,
+                                   idle_s=duration_s + 1.0 if duration_s is not None else 1e9)
+        elif fmt == "beast":
+            src = BeastTcpSource(job, host or "127.0.0.1", port, until=until)
+        else:
+            src = LineTcpSource(job, fmt, host or "127.0.0.1", port, until=until)
+    except OSError as e:
+        raise Failure(f"{live.group(0)}: {e.strerror or e}") from None
+    return src.dets()
+

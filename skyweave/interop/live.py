@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import socket
+import time
 from collections.abc import Iterable, Iterator
 
 import numpy as np
@@ -63,9 +64,32 @@ def scans_of(dets: Iterable[Det]) -> Iterator[RawScan]:
 
 class _Counted:
     """What the pipeline's ``drive`` reads of a source: its bad records (``errors``) and how many
-    records it has read (``count``), both kept by its :class:`Ingest`'s tally."""
+    records it has read (``count``), both kept by its :class:`Ingest`'s tally. A live source also
+    stops at ``until`` (a ``time.monotonic()`` deadline; None: when its stream ends), and
+    :meth:`dets` gives its detections before they are grouped into scans (``skyweave ingest``
+    writes them as they come)."""
 
     ingest: Ingest
+    until: float | None = None
+
+    def _wait(self, sock: socket.socket, timeout: float) -> bool:
+        """Set ``sock``'s timeout for the next read; False once the deadline has passed."""
+        if self.until is None:
+            sock.settimeout(timeout)
+            return True
+        left = self.until - time.monotonic()
+        if left <= 0:
+            return False
+        sock.settimeout(min(timeout, left))
+        return True
+
+    def _timed_out(self) -> bool:
+        """A read timed out: True at the deadline (the source ends quietly), else the stream is
+        silent for longer than its timeout (the caller raises)."""
+        return self.until is not None and time.monotonic() >= self.until - 1e-3
+
+    def __iter__(self) -> Iterator[RawScan]:
+        return scans_of(self.dets())  # each source defines dets()
 
     @property
     def errors(self) -> list:
@@ -84,8 +108,8 @@ class DecodedScans(_Counted):
         self.sensors: SensorSet | None = ingest.cfg.sensors
         self._dets = ingest.run(fmt, data)
 
-    def __iter__(self) -> Iterator[RawScan]:
-        return scans_of(self._dets)
+    def dets(self) -> Iterator[Det]:
+        return self._dets
 
 
 class BeastTcpSource(_Counted):
@@ -95,22 +119,28 @@ class BeastTcpSource(_Counted):
     first frame plus ``ingest.cfg.start_s``.
     """
 
-    def __init__(self, ingest: Ingest, host: str = "127.0.0.1", port: int = 30005, *, timeout: float = 30.0):
+    def __init__(self, ingest: Ingest, host: str = "127.0.0.1", port: int = 30005, *, timeout: float = 30.0,
+                 until: float | None = None):
         self.ingest = ingest
-        self.host, self.port, self.timeout = host, port, timeout
+        self.host, self.port, self.timeout, self.until = host, port, timeout, until
         self.reader = BeastReader(tally=ingest.tally, name=f"beast://{host}:{port}")
 
     def _frames(self) -> Iterator[tuple]:
         with socket.create_connection((self.host, self.port), timeout=self.timeout) as s:
-            while True:
-                chunk = s.recv(1 << 16)
+            while self._wait(s, self.timeout):
+                try:
+                    chunk = s.recv(1 << 16)
+                except socket.timeout:
+                    if self._timed_out():
+                        break
+                    raise
                 if not chunk:
                     break
                 yield from self.reader.feed(chunk)
         yield from self.reader.feed(b"", final=True)
 
-    def __iter__(self) -> Iterator[RawScan]:
-        return scans_of(self.ingest.ordered(self.ingest.modes_frames(self._frames(), lambda: False)))
+    def dets(self) -> Iterator[Det]:
+        return self.ingest.ordered(self.ingest.modes_frames(self._frames(), lambda: False))
 
 
 class LineTcpSource(_Counted):
@@ -118,23 +148,36 @@ class LineTcpSource(_Counted):
     or SBS-1 (``fmt`` "sbs", port 30003), until the stream closes."""
 
     def __init__(self, ingest: Ingest, fmt: str, host: str = "127.0.0.1", port: int | None = None, *,
-                 timeout: float = 30.0):
+                 timeout: float = 30.0, until: float | None = None):
         if fmt not in ("avr", "sbs"):
             raise ValueError(f"a line stream is avr or sbs, not {fmt!r}")
-        self.ingest, self.fmt = ingest, fmt
+        self.ingest, self.fmt, self.until = ingest, fmt, until
         self.host, self.port, self.timeout = host, port or (30002 if fmt == "avr" else 30003), timeout
 
     def _lines(self) -> Iterator[bytes]:
         with socket.create_connection((self.host, self.port), timeout=self.timeout) as s:
-            with s.makefile("rb") as f:
-                yield from f
+            rest = b""
+            while self._wait(s, self.timeout):
+                try:
+                    chunk = s.recv(1 << 16)
+                except socket.timeout:
+                    if self._timed_out():
+                        break
+                    raise
+                if not chunk:
+                    break
+                *lines, rest = (rest + chunk).split(b"\n")
+                for line in lines:
+                    yield line + b"\n"
+            if rest:
+                yield rest
 
-    def __iter__(self) -> Iterator[RawScan]:
+    def dets(self) -> Iterator[Det]:
         ing = self.ingest
         if self.fmt == "sbs":
-            return scans_of(ing.ordered(ing.sbs_lines(self._lines())))
+            return ing.ordered(ing.sbs_lines(self._lines()))
         reader = AvrReader(self._lines(), ing.tally, f"avr://{self.host}:{self.port}")
-        return scans_of(ing.ordered(ing.modes_frames(reader, lambda: bool(reader.absolute))))
+        return ing.ordered(ing.modes_frames(reader, lambda: bool(reader.absolute)))
 
 
 class AsterixUdpSource(_Counted):
@@ -142,8 +185,9 @@ class AsterixUdpSource(_Counted):
     ``idle_s`` seconds without one."""
 
     def __init__(self, ingest: Ingest, host: str = "0.0.0.0", port: int = 8600, *, max_datagrams: int | None = None,
-                 idle_s: float = 5.0, sock: socket.socket | None = None):
+                 idle_s: float = 5.0, sock: socket.socket | None = None, until: float | None = None):
         self.ingest = ingest
+        self.until = until
         self.max_datagrams = max_datagrams
         self.idle_s = idle_s
         if sock is None:
@@ -153,11 +197,10 @@ class AsterixUdpSource(_Counted):
         self.address = sock.getsockname()
 
     def _dets(self) -> Iterator[Det]:
-        self.sock.settimeout(self.idle_s)
         n = 0
         offset = 0
         try:
-            while self.max_datagrams is None or n < self.max_datagrams:
+            while (self.max_datagrams is None or n < self.max_datagrams) and self._wait(self.sock, self.idle_s):
                 try:
                     data = self.sock.recv(1 << 16)
                 except socket.timeout:
@@ -170,8 +213,8 @@ class AsterixUdpSource(_Counted):
         finally:
             self.sock.close()
 
-    def __iter__(self) -> Iterator[RawScan]:
-        return scans_of(self.ingest.ordered(self._dets()))
+    def dets(self) -> Iterator[Det]:
+        return self.ingest.ordered(self._dets())
 
 
 class TrackExportSink:
