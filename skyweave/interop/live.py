@@ -88,6 +88,21 @@ class _Counted:
         silent for longer than its timeout (the caller raises)."""
         return self.until is not None and time.monotonic() >= self.until - 1e-3
 
+    def _chunks(self, host: str, port: int, timeout: float) -> Iterator[bytes]:
+        """The bytes of a TCP stream from ``host:port`` as they come, until it closes or the
+        deadline passes (a stream silent for ``timeout`` s before then raises ``socket.timeout``)."""
+        with socket.create_connection((host, port), timeout=timeout) as s:
+            while self._wait(s, timeout):
+                try:
+                    chunk = s.recv(1 << 16)
+                except socket.timeout:
+                    if self._timed_out():
+                        break
+                    raise
+                if not chunk:
+                    break
+                yield chunk
+
     def __iter__(self) -> Iterator[RawScan]:
         return scans_of(self.dets())  # each source defines dets()
 
@@ -126,17 +141,8 @@ class BeastTcpSource(_Counted):
         self.reader = BeastReader(tally=ingest.tally, name=f"beast://{host}:{port}")
 
     def _frames(self) -> Iterator[tuple]:
-        with socket.create_connection((self.host, self.port), timeout=self.timeout) as s:
-            while self._wait(s, self.timeout):
-                try:
-                    chunk = s.recv(1 << 16)
-                except socket.timeout:
-                    if self._timed_out():
-                        break
-                    raise
-                if not chunk:
-                    break
-                yield from self.reader.feed(chunk)
+        for chunk in self._chunks(self.host, self.port, self.timeout):
+            yield from self.reader.feed(chunk)
         yield from self.reader.feed(b"", final=True)
 
     def dets(self) -> Iterator[Det]:
@@ -155,22 +161,13 @@ class LineTcpSource(_Counted):
         self.host, self.port, self.timeout = host, port or (30002 if fmt == "avr" else 30003), timeout
 
     def _lines(self) -> Iterator[bytes]:
-        with socket.create_connection((self.host, self.port), timeout=self.timeout) as s:
-            rest = b""
-            while self._wait(s, self.timeout):
-                try:
-                    chunk = s.recv(1 << 16)
-                except socket.timeout:
-                    if self._timed_out():
-                        break
-                    raise
-                if not chunk:
-                    break
-                *lines, rest = (rest + chunk).split(b"\n")
-                for line in lines:
-                    yield line + b"\n"
-            if rest:
-                yield rest
+        rest = b""
+        for chunk in self._chunks(self.host, self.port, self.timeout):
+            *lines, rest = (rest + chunk).split(b"\n")
+            for line in lines:
+                yield line + b"\n"
+        if rest:
+            yield rest
 
     def dets(self) -> Iterator[Det]:
         ing = self.ingest
