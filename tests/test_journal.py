@@ -26,8 +26,8 @@ from skyweave.node.journal import (
     encode_scan,
 )
 from skyweave.node.network import node_configs
+from tests.support.journal_writer import check_whole_batches, run_and_kill
 
-ROOT = Path(__file__).resolve().parents[1]
 
 REPO = Path(__file__).resolve().parents[1]
 NATIONS = ("AUS", "GBR", "JPN", "USA")
@@ -191,28 +191,11 @@ def test_missing_or_corrupt_journal_gives_one_error_line(tmp_path, recorded):
 
 def test_killed_writer_leaves_every_committed_batch(tmp_path):
     path = tmp_path / "killed.sqlite"
-    p = subprocess.Popen([sys.executable, "-m", "tests.support.journal_writer", str(path)], stdout=subprocess.PIPE,
-                         text=True, cwd=ROOT)
-    acked = 0
-    try:
-        for line in p.stdout:
-            acked = int(line)
-            if acked >= 2000:
-                break
-    finally:
-        p.send_signal(signal.SIGKILL)
-        p.wait(timeout=30)
-    assert acked >= 2000 and p.returncode == -signal.SIGKILL
+    acked = run_and_kill(path)
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     r = JournalReader(path)
-    rows = list(r.records())
-    n = len(rows)
-    assert n >= acked and n % 100 == 0  # every acknowledged batch, and whole batches only
-    assert [row[0] for row in rows] == list(range(1, n + 1))
-    for seq, nation, kind, t, _, _, body in rows:
-        s = decode_scan(body)
-        assert (nation, kind, t, s.t, len(s)) == ("AUS", "scan", float(seq), float(seq), seq % 7)
+    check_whole_batches(list(r.records()), acked)
     r.close()
 
 

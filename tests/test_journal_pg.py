@@ -8,14 +8,12 @@ why, only where PostgreSQL or psycopg is not installed.
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
 
 import pytest
 
+from tests.support.journal_writer import check_whole_batches, run_and_kill
 from tests.support.postgres import PostgresServer, skip_reason
-from tests.test_journal import FILES, NATIONS, ROOT, early_missile, one_error, sky
+from tests.test_journal import FILES, NATIONS, early_missile, one_error, sky
 
 pytestmark = pytest.mark.skipif(skip_reason() is not None, reason=skip_reason() or "")
 
@@ -121,29 +119,12 @@ def _cfg():
 
 
 def test_killed_pg_writer_leaves_every_committed_batch(pg):
-    from skyweave.node.journal import decode_scan, open_reader
+    from skyweave.node.journal import open_reader
 
     url = pg.create_database("killed")
-    p = subprocess.Popen([sys.executable, "-m", "tests.support.journal_writer", url], stdout=subprocess.PIPE,
-                         text=True, cwd=ROOT)
-    acked = 0
-    try:
-        for line in p.stdout:
-            acked = int(line)
-            if acked >= 2000:
-                break
-    finally:
-        p.send_signal(signal.SIGKILL)
-        p.wait(timeout=30)
-    assert acked >= 2000 and p.returncode == -signal.SIGKILL
+    acked = run_and_kill(url)
     r = open_reader(url)
-    rows = list(r.records())
-    n = len(rows)
-    assert n >= acked and n % 100 == 0  # every acknowledged batch, and whole batches only
-    assert [row[0] for row in rows] == list(range(1, n + 1))
-    for seq, nation, kind, t, _, _, body in rows:
-        s = decode_scan(body)
-        assert (nation, kind, t, s.t, len(s)) == ("AUS", "scan", float(seq), float(seq), seq % 7)
+    check_whole_batches(list(r.records()), acked)
     r.close()
 
 

@@ -7,7 +7,10 @@ another (scan i has i % 7 detections), and prints the number of records in each 
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -25,6 +28,36 @@ def main(target: str) -> None:
         i += 1
         j.write("AUS", "scan", float(i), encode_scan(RawScan("R", "radar", float(i), {"range": np.arange(i % 7) * 0.1},
                                                               None, None, np.arange(i % 7))))
+
+
+def run_and_kill(target: str, at: int = 2000) -> int:
+    """Start the writer on ``target``, SIGKILL it once it has committed ``at`` records; returns
+    how many records it said were committed."""
+    p = subprocess.Popen([sys.executable, "-m", "tests.support.journal_writer", str(target)], stdout=subprocess.PIPE,
+                         text=True, cwd=Path(__file__).resolve().parents[2])
+    acked = 0
+    try:
+        for line in p.stdout:
+            acked = int(line)
+            if acked >= at:
+                break
+    finally:
+        p.send_signal(signal.SIGKILL)
+        p.wait(timeout=30)
+    assert acked >= at and p.returncode == -signal.SIGKILL
+    return acked
+
+
+def check_whole_batches(rows: list, acked: int) -> None:
+    """The records a killed writer left: every committed batch, whole batches only, no gap."""
+    from skyweave.node.journal import decode_scan
+
+    n = len(rows)
+    assert n >= acked and n % 100 == 0
+    assert [row[0] for row in rows] == list(range(1, n + 1))
+    for seq, nation, kind, t, _, _, body in rows:
+        s = decode_scan(body)
+        assert (nation, kind, t, s.t, len(s)) == ("AUS", "scan", float(seq), float(seq), seq % 7)
 
 
 if __name__ == "__main__":
