@@ -264,3 +264,43 @@ def test_the_node_must_pass_its_own_and_partner_tracks_apart():
         f.update(0.0, none(), tracks("AUS", [("a", 0, 0, 10, "")]))
     with pytest.raises(ValueError, match="more than once"):
         f.update(0.0, none(), TrackSet.concat([tracks("JPN", [("j", 0, 0, 10, "")]), tracks("JPN", [("j", 5, 0, 10, "")])]))
+
+
+def test_start_up_hold_down_issues_nothing_until_partners_are_heard_or_the_time_has_passed():
+    """While a node has not heard every partner (``heard_all`` False) and ``ntn_holddown_s`` has
+    not passed since its first update, rule c is held: its tracks stay unnumbered (and take a
+    partner's number when one arrives); it ends, for good, at whichever comes first."""
+    cfg = FuserConfig(ntn_holddown_s=5.0)
+    rows = [("T-1", 0, 0, 10, "")]
+    f = Fuser("AUS", cfg)
+    pic = f.update(0.0, tracks("AUS", rows), none(), heard_all=False)
+    assert pic.local_ntn.tolist() == [""] and pic.events.issued == () and pic.local_report.tolist() == [True]
+    # a partner's numbered report of the same object: the held node takes that number, issues none
+    pic = f.update(2.0, tracks("AUS", rows, t=2.0), tracks("JPN", [("j", 30, 0, 9, "JPN-N00004")], t=2.0),
+                   heard_all=False)
+    assert pic.local_ntn.tolist() == ["JPN-N00004"] and pic.events.issued == ()
+    # an object only this node sees stays unnumbered until the hold-down's time has passed ...
+    two = [("T-1", 0, 0, 10, ""), ("T-2", 50_000, 0, 10, "")]
+    pic = f.update(4.9, tracks("AUS", two, t=4.9), none(), heard_all=False)
+    assert pic.local_ntn.tolist() == ["JPN-N00004", ""] and pic.events.issued == ()
+    pic = f.update(5.0, tracks("AUS", two, t=5.0), none(), heard_all=False)
+    assert pic.local_ntn.tolist() == ["JPN-N00004", "AUS-N00001"] and pic.events.issued == ("AUS-N00001",)
+    # ... and once over it is over: a new object is numbered at once, whatever heard_all says
+    three = two + [("T-3", 90_000, 0, 10, "")]
+    pic = f.update(6.0, tracks("AUS", three, t=6.0), none(), heard_all=False)
+    assert pic.local_ntn.tolist()[2] == "AUS-N00002"
+
+
+def test_start_up_hold_down_ends_when_every_partner_has_been_heard():
+    f = Fuser("AUS", FuserConfig(ntn_holddown_s=60.0))
+    rows = [("T-1", 0, 0, 10, "")]
+    assert f.update(0.0, tracks("AUS", rows), none(), heard_all=False).local_ntn.tolist() == [""]
+    assert f.holding_numbers
+    pic = f.update(1.0, tracks("AUS", rows, t=1.0), none(), heard_all=True)
+    assert pic.local_ntn.tolist() == ["AUS-N00001"] and not f.holding_numbers
+    # heard_all defaults to True (a fuser used alone) and a hold-down of 0 holds nothing
+    assert Fuser("AUS").update(0.0, tracks("AUS", rows), none()).local_ntn.tolist() == ["AUS-N00001"]
+    g = Fuser("AUS", FuserConfig(ntn_holddown_s=0.0))
+    assert g.update(0.0, tracks("AUS", rows), none(), heard_all=False).local_ntn.tolist() == ["AUS-N00001"]
+    with pytest.raises(ValueError, match="ntn_holddown_s"):
+        FuserConfig(ntn_holddown_s=-1.0)
