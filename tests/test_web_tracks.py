@@ -127,7 +127,9 @@ def test_mistakes_are_one_line(tmp_path):
     cases.append((["--tracks", str(tmp_path / "empty.jsonl"), "--sensors", str(sensors)],
                   f"Error: --tracks {tmp_path / 'empty.jsonl'}: no track in it: nothing to show"))
     cases.append((["--tracks", str(tmp_path / "none.jsonl"), "--sensors", str(sensors)],
-                  f"Error: --tracks {tmp_path / 'none.jsonl'}: cannot read it (No such file or directory)"))
+                  f"Error: --tracks {tmp_path / 'none.jsonl'}: no such file; check the path"))
+    cases.append((["--tracks", str(tmp_path / "none.jsonl")],   # the missing file named before its sensors
+                  f"Error: --tracks {tmp_path / 'none.jsonl'}: no such file; check the path"))
     sub = tmp_path / "sub"
     sub.mkdir()
     (sub / "tracks.jsonl").write_text(tracks.read_text())

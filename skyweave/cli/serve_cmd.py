@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from skyweave.cli.common import Failure, make_dir
+from skyweave.cli.common import Failure, make_dir, need_file
 
 
 def _check_listen(host: str, port: int) -> None:
@@ -89,6 +89,7 @@ def serve(demo, demo_password, host, port, config_path, journal_path, tracks_pat
         from skyweave.node.journal import JournalError
         from skyweave.web.replay import ReplayStore
 
+        need_file(tracks_path, "--tracks")
         if sensors_path is None:
             sensors_path = tracks_path.parent / "sensors.json"
             if not sensors_path.is_file():
