@@ -438,23 +438,6 @@ def identity_changes(s: Scored) -> tuple[int, int]:
     return int(chg.sum()), int((chg & (k[1:] == k[:-1] + 1)).sum())
 
 
-def changes_from_local(s: Scored, unnumbered: np.ndarray) -> int:
-    """Of :func:`identity_changes`, those from a local name (a fused track under no network
-    number, ``unnumbered`` per id code: :meth:`IdCodes.unnumbered`) to a network number: a track
-    first named (e.g. at the end of a node's start-up hold-down, docs/fusion.md), not renamed."""
-    order = np.lexsort((s.k, s.truth))
-    tr, tk = s.truth[order], s.track[order]
-    chg = np.flatnonzero((tr[1:] == tr[:-1]) & (tk[1:] != tk[:-1]))
-    if len(chg) == 0:
-        return 0
-    was, now = tk[chg], tk[chg + 1]
-
-    def local(c):
-        return (c >= 0) & unnumbered[np.maximum(c, 0)]
-
-    return int((local(was) & (now >= 0) & ~local(now)).sum())
-
-
 def agreement(a: Scored, b: Scored, settled: np.ndarray) -> tuple[float, int]:
     """Share of (grid time, settled truth) to which both pictures assign a numbered track where
     the two tracks carry the same number, and how many such pairs there were (NaN if none)."""
@@ -757,8 +740,6 @@ def score_run(folder: Path, centrals: dict, label: str) -> dict:
         }
     agree = {}
     unnumbered = codes.unnumbered()
-    for n in nations:
-        per[n]["fused"]["identity_changes_from_local"] = changes_from_local(sf[n], unnumbered)
     apart = apart_disagreements(sf, nations, truth.settled)
     for i, a in enumerate(nations):
         for b in nations[i + 1 :]:
@@ -1102,13 +1083,6 @@ def report_run(r: dict) -> list[str]:
             f"({f['identity_changes_adjacent']} / {c['identity_changes_adjacent']}) | "
             f"**{fmt(p['ids_ratio'], '.2f')}×** {verdict(p['ids_met'])} | "
             f"{fmt(f['gospa2_mean'])} / {fmt(c['gospa2_mean'])}, {fmt(p['gospa2_ratio'], '.2f')}× |"
-        )
-    named = {n: r["per_nation"][n]["fused"].get("identity_changes_from_local") for n in r["nations"]}
-    if any(named.values()):
-        out.append(
-            "\nof the fused identity changes, a local name first given a network number (counted "
-            "above; e.g. a start-up hold-down ending): "
-            + ", ".join(f"{n} {v}" for n, v in named.items() if v is not None)
         )
     if r.get("pictures_end_early"):
         out.append(

@@ -250,23 +250,3 @@ def test_a_reporter_the_others_do_not_hear_follows_their_number():
                        {"GBR": AudienceTracks.of(["AUS:A-1"], [0], [9])})
         assert not pic.local_report[0] and pic.audience_report["GBR"].tolist() == [True]
         assert pic.local_ntn[0] == "JPN-N00005"
-
-
-def test_start_up_hold_down_ends_on_every_partner_s_heartbeat(tmp_path):
-    """The start-up hold-down (docs/fusion.md): a node issues no number of its own until it has
-    heard every partner. In the trilateral the UK has no sensor for its first 900 s, so it is
-    heard only by its heartbeat (a NodeStatus sent when its clock is set): in process every node
-    hears every partner before the first scan, and the first pictures (2 s) are numbered, not
-    under local names; no heartbeat says how many tracks its sender holds."""
-    import json
-
-    from skyweave.cli.common import resolve_scenario
-    from skyweave.node.network import run_network
-
-    out = run_network(resolve_scenario("trilateral"), tmp_path, seed=6, duration=6, progress=False)
-    for n in ("AUS", "GBR", "JPN", "USA"):
-        st = out["nodes"][n]
-        assert st["status_in"] >= 3 and st["status_out"] >= 3, (n, st)
-    rows = [json.loads(x) for x in (tmp_path / "USA" / "picture.jsonl").read_text().splitlines()]
-    first = [r["track_id"] for r in rows if r["t"] == rows[0]["t"]]
-    assert first and not [i for i in first if "-local-" in i], first[:5]

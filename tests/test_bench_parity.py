@@ -62,18 +62,6 @@ def test_disagreements_with_an_unnumbered_track(bench):
     assert bench.unnumbered_disagreements(a, b, settled, codes.unnumbered()) == 1
 
 
-def test_changes_from_a_local_name_to_a_number_are_told_apart(bench):
-    """Of the identity changes, those where a local name (no network number) is first given a
-    number: a track named at the end of a start-up hold-down, not renamed."""
-    codes = bench.IdCodes()
-    loc, n1, n2 = codes.encode(["AUS-local-JPN:JPN-1", "JPN-N00001", "USA-N00002"]).tolist()
-    # truth 0: local → n1 → n2 (one naming, one renaming); truth 1: n2 → local (not a naming)
-    s = _scored(bench, [0, 1, 2, 0, 1], [0, 0, 0, 1, 1], [loc, n1, n2, n2, loc])
-    assert bench.identity_changes(s)[0] == 3
-    assert bench.changes_from_local(s, codes.unnumbered()) == 1
-    assert bench.changes_from_local(_scored(bench, [0], [0], [n1]), codes.unnumbered()) == 0
-
-
 def test_disagreements_on_an_object_two_nations_track_apart(bench):
     """Truth 0: JPN's picture holds only its own report, the UK's only its own (neither hears the
     other), Australia hears both and sides with the UK: the JPN pairs differ there, and no rule

@@ -91,9 +91,6 @@ class FuserConfig(Configurable):
         lo=0.0)
     ntn_start: int = _p(1, "first number of this node's block", lo=0)
     ntn_digits: int = _p(5, "digits of the number in an NTN such as 'JPN-N00001'", lo=1, hi=12)
-    ntn_holddown_s: float = _p(
-        10.0, "start-up hold-down: no number of this node's own is issued (rule c) until every "
-        "partner has been heard or this long (s of scenario time) after the first update", lo=0.0)
 
     _label = "fuser config"
 
@@ -307,8 +304,6 @@ class Fuser:
         self._reporting = ReportingMemory.empty()
         self._reporting_to: dict[str, ReportingMemory] = {}   # per recipient, by audience key
         self.t_last: float | None = None
-        self.t_first: float | None = None   # time of the first update (s): the hold-down's start
-        self.holding_numbers = True         # start-up hold-down not over yet (see _hold)
         # lineage: partner NTN -> nations its owner released a report carrying it to, and when
         # it was last heard from its owner or held by a local track (s)
         self._released: dict[str, set[str]] = {}
@@ -330,8 +325,7 @@ class Fuser:
     def update(self, t: float, local: TrackSet, remote: TrackSet,
                audiences: dict[str, AudienceTracks] | None = None,
                also_to: dict[str, dict[str, int]] | None = None,
-               released: dict[str, tuple[str, ...]] | None = None,
-               heard_all: bool = True) -> FusedPicture:
+               released: dict[str, tuple[str, ...]] | None = None) -> FusedPicture:
         """The fused picture at time ``t`` (s) from this node's tracks and its partners' latest
         reports: steps 1-5 of the module docstring, each in its own method or module.
 
@@ -342,8 +336,7 @@ class Fuser:
         nations its sender reports that object to and the quality of each: its claims per
         recipient, and, for a number the sender owns, to whom it released it. ``released``: per
         partner report of a number its sender owns that says so, the nations the owner releases
-        that number to. ``heard_all``: every partner has been heard from (a node says so; the
-        default, True, ends the start-up hold-down at once, :meth:`_hold`).
+        that number to.
 
         The association, reporting and numbering memories move on to this update's; nothing
         else about the fuser changes. ``ValueError`` (before any change) for a non-finite t,
@@ -372,8 +365,7 @@ class Fuser:
         local_index = np.full(n_groups, -1, dtype=np.intp)
         local_index[local_group] = np.arange(L)
         contributors = Contributors(group=group, key=a.keys, raw=raw, claim=claim, live=live)
-        gntn, nev = self.numbering.assign(t, contributors, n_groups, responsible, local_index,
-                                          issue=not self._hold(t, heard_all))
+        gntn, nev = self.numbering.assign(t, contributors, n_groups, responsible, local_index)
         # 5. the picture
         took = tuple(sorted(gntn[local_group[responsible_l & ~prev.holding]].tolist()))
         gave = tuple(sorted(gntn[local_group[~responsible_l & prev.holding]].tolist()))
@@ -390,19 +382,6 @@ class Fuser:
                                                 beaten)
         self.t_last = t
         return picture
-
-    def _hold(self, t: float, heard_all: bool) -> bool:
-        """Is rule c held back at time ``t`` (s)? The start-up hold-down (docs/fusion.md,
-        "Start-up hold-down"): until every partner has been heard (``heard_all``) or
-        ``ntn_holddown_s`` has passed since the first update, whichever comes first, this node
-        issues no number of its own, so that its first numbers are the ones the network agrees
-        on; once over, it is over for good. Does not change the fuser's state except to end the
-        hold-down (the first update's time is recorded by it)."""
-        if self.t_first is None:
-            self.t_first = t
-        if self.holding_numbers and (heard_all or t - self.t_first >= self.config.ntn_holddown_s):
-            self.holding_numbers = False
-        return self.holding_numbers
 
     def _decide_recipients(self, a: _Aligned, group: np.ndarray, n_groups: int, live: np.ndarray,
                            audiences: dict[str, AudienceTracks], also_to: dict[str, dict[str, int]]):

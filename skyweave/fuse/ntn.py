@@ -232,7 +232,7 @@ class Numbering:
         self.local_ntn = local_ntn
 
     def assign(self, t: float, tracks: Contributors, n_groups: int, responsible: np.ndarray,
-               local_index: np.ndarray, issue: bool = True):
+               local_index: np.ndarray):
         """Each group's NTN at time ``t`` (s): (G,) str ('' where none), and the events.
 
         ``responsible`` (G,): this node reports the group; ``local_index`` (G,): the index in
@@ -241,8 +241,7 @@ class Numbering:
         give each track a candidate; rules a, b, d, e settle one number per group; rule b retires
         the others; rule c issues a number to each group left without one that this node
         reports, in the order of its own tracks' source keys (so the same inputs always give the
-        same numbers). With ``issue`` False (the node's start-up hold-down) rule c is skipped:
-        those groups stay without a number ('') and the block's counter does not move for them.
+        same numbers).
         """
         raw, group = tracks.raw, tracks.group
         heard = np.unique(raw[raw != ""]).tolist()
@@ -252,7 +251,7 @@ class Numbering:
         gntn, use_after, contested, revived = self._settle(tracks, n_groups, cand, use)
         dropped = (use != "") & (use_after == "")
         merged = self._merge(group, np.where(dropped, "", cand), gntn, t)
-        need = np.flatnonzero((gntn == "") & responsible) if issue else np.zeros(0, dtype=np.intp)
+        need = np.flatnonzero((gntn == "") & responsible)
         issued: list[str] = []
         if len(need):
             need = need[np.argsort(tracks.key[local_index[need]], kind="stable")]

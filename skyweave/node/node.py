@@ -175,7 +175,6 @@ class NationNode:
         self._stop_fusion = False
         self._fusion_thread = None
         self._closed: dict | None = None
-        self._announced_t: float | None = None   # when the node first sent partners its heartbeat (s)
         if cfg.fuse_on_receive and cfg.fuse_thread and not cfg.deterministic:
             self._fuse_wake = threading.Event()
             self._fusion_thread = threading.Thread(target=self._fusion_loop, name=f"fuse-{cfg.nation}", daemon=True)
@@ -241,9 +240,7 @@ class NationNode:
         with self._lock:
             if self.keep_timing:
                 self.timing.append(("scan", raw.t, self.wall_clock()))
-            took = self.core.ingest(raw)
-            self._announce()
-            if not took:
+            if not self.core.ingest(raw):
                 return  # an infrared cue: the warner took it
             t = self.core.t_now
             if t - self._last_fuse >= self.config.fuse_interval_s or self._pic is None:
@@ -376,39 +373,6 @@ class NationNode:
                 out[m] = tuple(sorted(who))
         return out
 
-    def _announce(self, tick: bool = False) -> None:
-        """Send partners this node's heartbeat (a NodeStatus with no counts) when its clock is
-        first set, and again at each tick (a partner that was not listening yet, or whose copy
-        was lost, hears the next one): a partner waits to hear every other before it issues
-        numbers of its own (:attr:`heard_all`), and a node with nothing releasable to report
-        would otherwise not be heard. Call under the lock."""
-        t = self.core.t_now
-        if not np.isfinite(t):
-            return
-        if self._announced_t is None:
-            self._announced_t = float(t)
-        elif not tick:
-            return
-        # nothing of its tracks or its gate: a count of tracks would tell a partner of tracks
-        # it may not see
-        self.link.announce(NodeStatus(nation=self.nation, node=self.config.node_id, t=float(t),
-                                      last_seq=int(self.publisher.sequencer.last)))
-
-    @property
-    def heard_all(self) -> bool:
-        """Has every partner been heard at a scenario time no more than one report interval
-        (+1 s) behind this node's clock (a frame of any kind, the heartbeat included)? A partner
-        process that started late is heard from at once, but its reports lag: until it has
-        caught up (or until the fuser's ``ntn_holddown_s`` has passed) the node issues no network
-        number of its own: its tracks show and travel unnumbered, or under the numbers partners
-        give them (docs/fusion.md, "Start-up hold-down")."""
-        t = self.core.t_now
-        if not np.isfinite(t):
-            return False
-        behind = t - self.config.report_interval_s - 1.0
-        heard = self.link.heard_t
-        return all(heard.get(p, -np.inf) >= behind for p in self.config.partners)
-
     def reporting_to(self, partner: str) -> set[str]:
         """The source keys ("NATION:track_id") this node reports to ``partner`` per its last
         fusion: the estimate releasable to that partner, where this node holds responsibility
@@ -458,10 +422,8 @@ class NationNode:
         max_age = self.config.fuser.max_age_s
         keys = self.link.remote_keys(t, max_age)
         also, rel = self.link.remote_said(keys) if offered is not None else (None, None)
-        heard = self.heard_all
         try:
-            return self.fuser.update(t_fuse, local, self.link.remote_set(t, max_age, keys), offered, also, rel,
-                                     heard_all=heard)
+            return self.fuser.update(t_fuse, local, self.link.remote_set(t, max_age, keys), offered, also, rel)
         except Exception:
             if not keys:
                 raise
@@ -471,8 +433,7 @@ class NationNode:
 
         def fails(ks: list[str]) -> bool:
             try:
-                copy.deepcopy(base).update(t_fuse, local, self.link.remote_set(t, max_age, ks), offered, also, rel,
-                                           heard_all=heard)
+                copy.deepcopy(base).update(t_fuse, local, self.link.remote_set(t, max_age, ks), offered, also, rel)
                 return False
             except Exception:
                 return True
@@ -493,14 +454,12 @@ class NationNode:
         log.warning("node %s: evicted %d partner report(s) that broke fusion: %s", self.nation, len(bad), bad[:5])
         self.link.evict(bad)
         self.node_stats["fusion_evicted"] += len(bad)
-        return self.fuser.update(t_fuse, local, self.link.remote_set(t, max_age, good), offered, also, rel,
-                                 heard_all=heard)
+        return self.fuser.update(t_fuse, local, self.link.remote_set(t, max_age, good), offered, also, rel)
 
     def advance(self, t: float) -> None:
         """Move the node's clock (scenario seconds) to ``t``: the network's common time."""
         with self._lock:
             self.core.t_now = max(self.core.t_now, t)
-            self._announce()
         self.link.release()  # frames held while the clock was unset are judged now
 
     def due(self, t: float) -> bool:
@@ -520,7 +479,6 @@ class NationNode:
                 while self._next_tick <= t:
                     self._next_tick += cfg.report_interval_s
             self.link.prune_alerts(t)
-            self._announce(tick=True)
             fused = self._fuse(t, tick=True)
             self._last_tick = t
             self.link.publish_plan(t, self._plan(), responsibility=cfg.responsibility, ending=True)

@@ -260,15 +260,13 @@ class ShareLink:
         self.rejected: Counter = Counter()
         self.stats: Counter = Counter()
         self.told: dict[str, set[str]] = {}  # track id -> partners sent a report of it (stream not ended)
-        self.heard_t: dict[str, float] = {}  # partner -> the latest scenario time (s) of a frame admitted from it
         self._on_tracks = on_tracks
         self._on_alerts_cb = on_alerts
         self._on_verdict = on_verdict
         self.receiver = GuardedReceiver(self.gate, bus, clock=clock, max_held=max_held,
                                         on_item_refused=self._refuse_item, on_link_reject=self._link_reject,
                                         durable=durable or f"{nation}-{node_id}", on_tracks=self._tracks,
-                                        on_alerts=self._alerts, on_status=self._status, on_reject=self._reject,
-                                        seal_key=seal_key)
+                                        on_alerts=self._alerts, on_reject=self._reject, seal_key=seal_key)
 
     def start(self) -> "ShareLink":
         self.receiver.start()
@@ -315,36 +313,10 @@ class ShareLink:
                 elif r.t >= old.t:
                     self.remote[key] = r
             self.stats["reports_in"] += len(reports)
-            self._heard(env)
             if self._on_verdict is not None:
                 self._on_verdict(True, "ok", env.sender, "tracks", len(reports))
             if self._on_tracks is not None:
                 self._on_tracks(env, reports)
-
-    def _status(self, env, status) -> None:
-        """A partner's heartbeat (NodeStatus): nothing is kept but that the partner was heard
-        (the verdict; a node's start-up hold-down waits for it, docs/fusion.md)."""
-        with self.lock:
-            self.stats["status_in"] += 1
-            self._heard(env)
-            if self._on_verdict is not None:
-                self._on_verdict(True, "ok", env.sender, "status", 1)
-
-    def _heard(self, env) -> None:
-        """Note the partner's frame time (s): how far along its own clock it has been heard."""
-        t = float(env.t)
-        if t > self.heard_t.get(env.sender, -np.inf):
-            self.heard_t[env.sender] = t
-
-    def announce(self, status) -> None:
-        """Send every partner this node's heartbeat (a NodeStatus, marked for every partner): a
-        partner with nothing releasable to report still lets the others know it is there."""
-        if not self.partners:
-            return
-        frames = self.publisher.publish_status(status)
-        self.stats["status_out"] += len(frames)
-        self.stats["frames_out"] += len(frames)
-        self.stats["bytes_out"] += sum(f.nbytes for f in frames)
 
     def _alerts(self, env, alerts) -> None:
         with self.lock:
@@ -364,7 +336,6 @@ class ShareLink:
                 del mine[next(iter(mine))]
             self.prune_alerts(self.clock())
             self.stats["alerts_in"] += len(alerts)
-            self._heard(env)
             if self._on_verdict is not None:
                 self._on_verdict(True, "ok", env.sender, "alerts", len(alerts))
             if self._on_alerts_cb is not None and kept:
