@@ -26,8 +26,16 @@ class TrackerConfig(Configurable):
     imm_omega_sigma: float = _p(0.01, "IMM: the CV mode holds the turn rate at 0 with this standard deviation (rad/s)", lo=0.0)
     imm_q_high: float = _p(100.0, "IMM in 3-D: a third, CV mode of this acceleration density (m²/s³) for missiles' boost and gravity; 0 leaves it out", lo=0.0)
     imm_high_sojourn_s: float = _p(20.0, "IMM in 3-D: mean time in that mode (s)", lo=0.1)
+    imm_fast_q_omega: float = _p(0.0, "IMM: a further CT mode whose turn rate wanders this fast (rad²/s³), for sharp turns' onsets while the CT mode keeps q_omega; 0 leaves it out", lo=0.0)
+    imm_fast_q: float = _p(5.0, "IMM: that mode's acceleration density (m²/s³)", lo=0.0)
+    imm_fast_sojourn_s: float = _p(15.0, "IMM: mean time in that mode (s)", lo=0.1)
     imm_gate: str = _p("modes", "IMM gating and association likelihood: 'mixture' (the moment-matched Gaussian of the modes) or 'modes' (a pair passes if any mode's gate holds it; likelihood Σ μ_j N(y_j; 0, S_j))", ("mixture", "modes"))
     imm_sojourn_s: tuple = _p((30.0, 15.0), "IMM: mean time in the CV and CT modes (s)")
+    imm_learn_tpm: bool = _p(False, "IMM: learn each track's mode-switching rates online from its mode probabilities (quasi-Bayesian, Jilkov & Li 2004), the sojourn times as the prior; see docs/tracker.md")
+    imm_tpm_prior_count: float = _p(1.0, "imm_learn_tpm: weight of the prior, in pseudo-departures from each mode at its prior mean sojourn", lo=1e-3)
+    imm_tpm_counts: str = _p("soft", "imm_learn_tpm: how switches are counted: 'soft' (expected counts from the mode probabilities, the quasi-Bayesian step) or 'decided' (each track holds one mode and counts a switch when the held mode's probability falls to 1 − imm_tpm_switch_at)", ("soft", "decided"))
+    imm_tpm_switch_at: float = _p(0.9, "imm_learn_tpm with imm_tpm_counts: decided: the held mode changes (to the most probable) when its probability falls to 1 − this", lo=0.5, hi=0.999)
+    imm_tpm_memory_s: float | None = _p(None, "imm_learn_tpm: fading memory of the learnt counts (s); default none (all of the track's history)", lo=1.0)
     adaptive_q: bool = _p(False, "adaptive process noise: scale each track's acceleration noise (every IMM mode's; turn-rate terms kept) by a factor learnt from its normalised innovations (covariance matching, GNN only); see docs/tracker.md")
     adaptive_q_memory: float = _p(10.0, "adaptive_q: memory of the fading average of NIS/m (updates)", lo=1.0)
     adaptive_q_min: float = _p(0.05, "adaptive_q: smallest factor on Q", lo=1e-9, hi=1.0)
@@ -64,9 +72,12 @@ class TrackerConfig(Configurable):
         if not (isinstance(v, (tuple, list)) and len(v) == 2 and all(isinstance(x, (int, float)) and x > 0 for x in v)):
             raise ValueError(f"tracker config 'imm_sojourn_s': expected two positive times [cv, ct] in seconds, got {v!r}")
         object.__setattr__(self, "imm_sojourn_s", tuple(float(x) for x in v))
-        if not isinstance(self.adaptive_q, bool):
-            raise ValueError(f"tracker config 'adaptive_q': expected true or false, got {self.adaptive_q!r}")
-        self._validate(skip=("id_prefix", "imm_sojourn_s", "adaptive_q"))
+        for k in ("adaptive_q", "imm_learn_tpm"):
+            if not isinstance(getattr(self, k), bool):
+                raise ValueError(f"tracker config '{k}': expected true or false, got {getattr(self, k)!r}")
+        self._validate(skip=("id_prefix", "imm_sojourn_s", "adaptive_q", "imm_learn_tpm"))
+        if self.imm_learn_tpm and self.model != "imm":
+            raise ValueError(f"tracker config 'imm_learn_tpm': learns the IMM's mode switching; needs model: imm, got model: {self.model}")
         if self.adaptive_q_min > self.adaptive_q_max:
             raise ValueError(f"tracker config 'adaptive_q_min': expected at most adaptive_q_max ({self.adaptive_q_max}), got {self.adaptive_q_min}")
         if self.adaptive_q and self.association == "jpda":

@@ -14,7 +14,9 @@ Per step of length T, with mode probabilities μ and the mode transition matrix 
     x = Σ μ_j x_j,  P = Σ μ_j [P_j + (x_j − x)(x_j − x)ᵀ]              (combination)
 Sensors here are asynchronous, so Π comes from a continuous-time Markov chain with mean sojourn
 times τ_j: Π(T) = exp(Λ T) with Λ_jj = −1/τ_j and the leaving rate split evenly over the other
-modes (computed once by eigen-decomposition, then per track).
+modes (computed once by eigen-decomposition, then per track). With a :class:`LearntTPM` each
+track learns its own rates from its mode probabilities (``imm_learn_tpm``), and Π(T) is the
+exponential of its own generator.
 """
 
 from __future__ import annotations
@@ -69,6 +71,130 @@ class AdaptiveQ:
         return {"qs": np.clip(st["qs"] * a, self.lo, self.hi), "nis": a}
 
 
+def expm_rates(L: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """exp(L_k T_k) (N, r, r) of per-track rate matrices ``L`` (N, r, r, 1/s) over steps ``T`` (N,) s.
+
+    Scaling and squaring with a 12-term Taylor series, one scale for the batch: the scaled
+    matrices have norm ≤ 1/4, so the truncation error is below 1e-16 (a transition matrix's
+    entries need no more). Rows are clipped at 0 and renormalised, as :meth:`IMM.transition`'s are.
+    """
+    A = L * np.asarray(T, dtype=float).reshape(-1, 1, 1)
+    r = A.shape[-1]
+    norm = float(np.abs(A).sum(axis=2).max()) if A.size else 0.0
+    s = max(0, int(np.ceil(np.log2(norm / 0.25)))) if norm > 0.25 else 0
+    A = A / (2.0**s)
+    E = np.broadcast_to(np.eye(r), A.shape).copy()
+    term = E.copy()
+    for k in range(1, 13):
+        term = term @ A / k
+        E += term
+    for _ in range(s):
+        E = E @ E
+    E = np.clip(E, 0.0, None)
+    return E / E.sum(axis=2, keepdims=True)
+
+
+class LearntTPM:
+    """Per-track mode-switching rates of an IMM, learnt online from the track's mode posteriors.
+
+    The continuous-time form of the quasi-Bayesian estimator of Jilkov & Li ("Online Bayesian
+    estimation of transition probabilities for Markovian jump systems", IEEE TSP 52(6), 2004):
+    sensors are asynchronous, so what is learnt is the generator of the mode chain, not one
+    step's transition matrix. Each off-diagonal rate λ_ij (1/s) has a Gamma prior whose shape
+    α_ij and rate β_i are the conjugate counts of a fully observed chain (transitions i→j and
+    time spent in i): α_ij = k · (prior rate share of j), β_i = k · τ_i, i.e. ``prior_count`` = k
+    pseudo-departures from each mode i at its prior mean sojourn τ_i (s). The modes are not
+    observed, so at each update the counts take their posterior expectations (the
+    quasi-Bayesian step): over the interval since the track's previous update, with
+    μ⁺ that update's mode probabilities, Π the chain's transition matrix over the interval
+    and μ the new mode probabilities,
+
+        ξ_ij = μ⁺_i Π_ij μ_j / c_j   (c_j = Σ_i μ⁺_i Π_ij: P(mode i then, j now | data)),
+        α_ij += ξ_ij (i ≠ j),         β_i += T · (Σ_j ξ_ij + μ_i) / 2,
+
+    and the rates used to predict are the posterior means λ_ij = α_ij / β_i. A track that flies
+    long straight legs thus earns a long CV sojourn, one that turns often a short one.
+
+    The expected counts need sharp mode probabilities: an IMM's are blurred (a turn mode keeps a
+    few per cent on straight flight), and ξ then credits most of a switch to the probability the
+    new mode already had, so the soft counts miss most switches (a test shows a third counted at
+    probabilities of 0.9). With ``switch_at`` (decision-directed counts) each track holds one
+    mode, which changes to the most probable one when the held mode's probability falls to
+    1 − ``switch_at``; a change is one counted departure and the interval's time goes half to
+    each mode (``tpm_mu`` then holds the held mode, one-hot).
+    ``memory_s`` (s, or None) fades the counts by exp(−T / memory_s) before each step, so the
+    estimate can follow a change of behaviour. State arrays: ``tpm_a`` (N, r, r) the shapes α
+    (diagonal unused), ``tpm_b`` (N, r) the rates β (s), ``tpm_mu`` (N, r) μ⁺, ``tpm_pi``
+    (N, r, r) Π since that update and ``tpm_t`` (N,) its length (s).
+    """
+
+    def __init__(self, sojourn_s, prior_count: float = 1.0, memory_s: float | None = None, switch_at: float | None = None):
+        tau = np.asarray(sojourn_s, dtype=float)
+        r = len(tau)
+        if r < 2 or np.any(tau <= 0) or not prior_count > 0 or (memory_s is not None and not memory_s > 0) \
+                or (switch_at is not None and not 0.5 <= switch_at < 1):
+            raise ValueError(f"learnt TPM: expected 2+ positive sojourn times, prior_count > 0, memory_s > 0 or None and "
+                             f"switch_at in [0.5, 1) or None, got {list(tau)}, {prior_count}, {memory_s}, {switch_at}")
+        self.r = r
+        self.switch_at = switch_at
+        self.a0 = np.full((r, r), float(prior_count) / (r - 1))
+        np.fill_diagonal(self.a0, 0.0)
+        self.b0 = float(prior_count) * tau
+        self.memory_s = memory_s
+
+    def new(self, N: int) -> dict:
+        r = self.r
+        return {"tpm_a": np.tile(self.a0, (N, 1, 1)), "tpm_b": np.tile(self.b0, (N, 1)),
+                "tpm_mu": np.zeros((N, r)), "tpm_pi": np.tile(np.eye(r), (N, 1, 1)), "tpm_t": np.zeros(N)}
+
+    def rates(self, st: dict) -> np.ndarray:
+        """The generators (N, r, r) of the rows' posterior mean rates (1/s; rows sum to 0)."""
+        L = st["tpm_a"] / st["tpm_b"][:, :, None]
+        idx = np.arange(self.r)
+        L[:, idx, idx] = 0.0
+        L[:, idx, idx] = -L.sum(axis=2)
+        return L
+
+    def transition(self, st: dict, dt) -> np.ndarray:
+        N = st["tpm_b"].shape[0]
+        return expm_rates(self.rates(st), np.broadcast_to(np.asarray(dt, dtype=float), (N,)))
+
+    def carry(self, st: dict, Pi: np.ndarray, dt) -> dict:
+        """The learning arrays after a prediction by ``Pi`` over ``dt`` s (fresh arrays: tables are snapshotted)."""
+        N = Pi.shape[0]
+        return {"tpm_a": st["tpm_a"].copy(), "tpm_b": st["tpm_b"].copy(), "tpm_mu": st["tpm_mu"].copy(),
+                "tpm_pi": st["tpm_pi"] @ Pi, "tpm_t": st["tpm_t"] + np.broadcast_to(np.asarray(dt, dtype=float), (N,))}
+
+    def learn(self, st: dict, mu_new: np.ndarray) -> dict:
+        """The learning arrays of updated rows whose new mode probabilities are ``mu_new`` (N, r)."""
+        mu0, Pi, T = st["tpm_mu"], st["tpm_pi"], st["tpm_t"]
+        a, b = st["tpm_a"], st["tpm_b"]
+        first = mu0.sum(axis=1) == 0.0             # a new track's first update: nothing to learn from yet
+        if self.memory_s is not None:
+            f = np.exp(-T / self.memory_s)
+            a = self.a0 + (a - self.a0) * f[:, None, None]
+            b = self.b0 + (b - self.b0) * f[:, None]
+        if self.switch_at is None:
+            c = np.einsum("ni,nij->nj", mu0, Pi)
+            xi = mu0[:, :, None] * Pi * (mu_new / np.maximum(c, 1e-300))[:, None, :]
+        else:   # decision-directed: the mode held so far (one-hot in tpm_mu) and the one now held
+            rows = np.arange(len(mu0))
+            held = mu0.argmax(axis=1)
+            top = mu_new.argmax(axis=1)
+            now = np.where(mu_new[rows, held] <= 1.0 - self.switch_at, top, held)
+            xi = np.zeros_like(Pi)
+            xi[np.arange(len(now)), held, now] = 1.0
+            mu_new = np.where(first[:, None], np.eye(self.r)[top], np.eye(self.r)[now])
+        xi[first] = 0.0
+        idx = np.arange(self.r)
+        xi_off = xi.copy()
+        xi_off[:, idx, idx] = 0.0
+        a = a + xi_off
+        b = b + np.where(first, 0.0, T)[:, None] * 0.5 * (xi.sum(axis=2) + mu_new)
+        N = mu_new.shape[0]
+        return {"tpm_a": a, "tpm_b": b, "tpm_mu": mu_new.copy(), "tpm_pi": np.tile(np.eye(self.r), (N, 1, 1)), "tpm_t": np.zeros(N)}
+
+
 class SingleModel:
     """One filter (KF/EKF/UKF) with one motion model. State arrays: x (N, n), P (N, n, n).
 
@@ -98,7 +224,10 @@ class SingleModel:
 
     def predict(self, st: dict, dt) -> dict:
         x, P = self.filt.predict(st["x"], st["P"], dt, st.get("qs"))
-        return {**st, "x": x, "P": P}
+        out = {**st, "x": x, "P": P}
+        if self.adaptive is not None:   # fresh arrays: updates write rows in place, tables are snapshotted
+            out.update({k: st[k].copy() for k in ("qs", "nis")})
+        return out
 
     def predict_measurement(self, st: dict, meas) -> MeasurementPrediction:
         return self.filt.predict_measurement(meas, st["x"], st["P"])
@@ -140,11 +269,13 @@ class IMM:
     State arrays: xm (N, r, n), Pm (N, r, n, n), mu (N, r). ``sojourn_s``: mean time in each mode
     (s); ``mu0``: mode probabilities of a new track; ``adaptive`` (an :class:`AdaptiveQ`, or None)
     scales every mode's acceleration noise of a track by its learnt factor, from the NIS averaged over the modes
-    with their predicted probabilities.
+    with their predicted probabilities; ``learnt`` (a :class:`LearntTPM`, or None) gives each track
+    its own switching rates, learnt from its mode probabilities, ``sojourn_s`` their prior.
     """
 
-    def __init__(self, filters, sojourn_s, mu0=None, adaptive: AdaptiveQ | None = None):
+    def __init__(self, filters, sojourn_s, mu0=None, adaptive: AdaptiveQ | None = None, learnt: LearntTPM | None = None):
         self.adaptive = adaptive
+        self.learnt = learnt
         self.filters = list(filters)
         self.r = len(self.filters)
         self.n = self.filters[0].motion.n
@@ -187,6 +318,8 @@ class IMM:
         }
         if self.adaptive is not None:
             st.update(self.adaptive.new(N))
+        if self.learnt is not None:
+            st.update(self.learnt.new(N))
         return st
 
     def adapt(self, st: dict, nis: np.ndarray, m: int) -> dict:
@@ -212,7 +345,7 @@ class IMM:
     def predict(self, st: dict, dt) -> dict:
         xm, Pm, mu = st["xm"], st["Pm"], st["mu"]
         dt = np.asarray(dt, dtype=float)
-        Pi = self.transition(dt)
+        Pi = self.transition(dt) if self.learnt is None else self.learnt.transition(st, dt)
         c = np.einsum("nij,ni->nj", Pi, mu)                        # predicted mode probabilities
         mix = Pi * mu[:, :, None] / np.maximum(c[:, None, :], 1e-300)   # μ_i|j (N, i, j)
         # the mixed initial conditions of every model at once: x₀ⱼ, P₀ⱼ (N, j, ...)
@@ -227,6 +360,10 @@ class IMM:
         for j, f in enumerate(self.filters):
             x_out[:, j], P_out[:, j] = f.predict(x0[:, j], P0[:, j], dt, qs)
         out = {**st, "xm": x_out, "Pm": P_out, "mu": c / c.sum(axis=1, keepdims=True)}
+        if self.adaptive is not None:   # fresh arrays: updates write rows in place, tables are snapshotted
+            out.update({k: st[k].copy() for k in ("qs", "nis")})
+        if self.learnt is not None:
+            out.update(self.learnt.carry(st, Pi, dt))
         return out
 
     def predict_measurement(self, st: dict, meas) -> MeasurementPrediction:
@@ -292,6 +429,8 @@ class IMM:
         out = {**st, "xm": xm, "Pm": Pm, "mu": mu_new}
         if self.adaptive is not None:
             out = self.adapt(out, (mu * d2.reshape(N, r)).sum(axis=1), y.shape[-1])
+        if self.learnt is not None:
+            out.update(self.learnt.learn(st, mu_new))
         return out, top[:, 0] + np.log(total)
 
     def update_pda(self, st: dict, meas, z_pairs, R_pairs, pair_row, beta_pairs, beta0, mp=None,
@@ -315,7 +454,10 @@ class IMM:
             lik[:, j] = (1.0 - pd_) * lam + pd_ * acc
         w = lik * mu
         mu_new = w / np.maximum(w.sum(axis=1, keepdims=True), 1e-300)
-        return {**st, "xm": xm, "Pm": Pm, "mu": mu_new}
+        out = {**st, "xm": xm, "Pm": Pm, "mu": mu_new}
+        if self.learnt is not None:
+            out.update(self.learnt.learn(st, mu_new))
+        return out
 
 
 def state_rows(st: dict, idx) -> dict:
@@ -327,4 +469,4 @@ def set_rows(st: dict, idx, new: dict) -> None:
         st[k][idx] = v
 
 
-__all__ = ["AdaptiveQ", "SingleModel", "IMM", "gaussian_loglik", "state_rows", "set_rows", "symmetrise"]
+__all__ = ["AdaptiveQ", "LearntTPM", "expm_rates", "SingleModel", "IMM", "gaussian_loglik", "state_rows", "set_rows", "symmetrise"]

@@ -30,7 +30,7 @@ import numpy as np
 from skyweave.geo import LocalFrame
 from skyweave.track.association import candidate_pairs, chi2_gate, clusters, gnn, jpda
 from skyweave.track.config import TrackerConfig
-from skyweave.track.estimator import IMM, AdaptiveQ, SingleModel, gaussian_loglik, set_rows, state_rows
+from skyweave.track.estimator import IMM, AdaptiveQ, LearntTPM, SingleModel, gaussian_loglik, set_rows, state_rows
 from skyweave.track.filters import make_filter
 from skyweave.track.filters import update as kalman_update
 from skyweave.track.management import confirm_mask, delete_mask, track_quality
@@ -47,11 +47,17 @@ def make_estimator(cfg: TrackerConfig, d: int):
         fname = "ukf" if cfg.filter == "ukf" else "ekf"
         cv = ConstantVelocity(d=d, q=cfg.imm_q_cv, turn_rate=True, omega_sigma=cfg.imm_omega_sigma)
         ct = CoordinatedTurn(d=d, q=cfg.imm_q_ct, q_omega=cfg.q_omega)
+        filters, sojourn, mu0 = [make_filter(fname, cv), make_filter(fname, ct)], cfg.imm_sojourn_s, [0.8, 0.2]
+        if cfg.imm_fast_q_omega > 0:
+            fast = CoordinatedTurn(d=d, q=cfg.imm_fast_q, q_omega=cfg.imm_fast_q_omega)
+            filters, sojourn, mu0 = [*filters, make_filter(fname, fast)], (*sojourn, cfg.imm_fast_sojourn_s), [0.8, 0.1, 0.1]
         if d == 3 and cfg.imm_q_high > 0:
             hi = ConstantVelocity(d=d, q=cfg.imm_q_high, turn_rate=True, omega_sigma=cfg.imm_omega_sigma)
-            return IMM([make_filter(fname, cv), make_filter(fname, ct), make_filter(fname, hi)],
-                       (*cfg.imm_sojourn_s, cfg.imm_high_sojourn_s), mu0=[0.7, 0.15, 0.15], adaptive=ad)
-        return IMM([make_filter(fname, cv), make_filter(fname, ct)], cfg.imm_sojourn_s, mu0=[0.8, 0.2], adaptive=ad)
+            filters, sojourn = [*filters, make_filter(fname, hi)], (*sojourn, cfg.imm_high_sojourn_s)
+            mu0 = [0.7, 0.15, 0.15] if len(mu0) == 2 else [0.7, 0.1, 0.1, 0.1]
+        learnt = LearntTPM(sojourn, cfg.imm_tpm_prior_count, cfg.imm_tpm_memory_s,
+                             cfg.imm_tpm_switch_at if cfg.imm_tpm_counts == "decided" else None) if cfg.imm_learn_tpm else None
+        return IMM(filters, sojourn, mu0=mu0, adaptive=ad, learnt=learnt)
     q = cfg.q_ca if cfg.model == "ca" else cfg.q
     return SingleModel(make_filter(cfg.filter, make_model(cfg.model, d, q, cfg.q_omega)), adaptive=ad)
 
