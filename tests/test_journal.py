@@ -180,8 +180,10 @@ def test_missing_or_corrupt_journal_gives_one_error_line(tmp_path, recorded):
         db.execute("UPDATE records SET body = 'xx' WHERE seq = (SELECT min(seq) FROM records WHERE kind = 'scan')")
     one_error(sky("replay", bad, "--out", tmp_path / "o5"), "bad.sqlite", "damaged record")
     one_error(sky("replay", journal, "--out", tmp_path / "o6", "--speed", "-1"), "--speed")
+    # --processes takes a URL too (a schema per node), checked before the run starts
     one_error(sky("network", "run", "clutter-10", "--out", tmp_path / "n", "--journal", "postgresql://h/db",
-                  "--nats", "nats://127.0.0.1:9", "--processes"), "--journal", "folder")
+                  "--nats", "nats://127.0.0.1:9", "--processes"), "--journal", "postgresql://h/db",
+              "cannot connect to PostgreSQL")
     afile = tmp_path / "afile"
     afile.write_text("")
     one_error(sky("network", "run", "clutter-10", "--out", tmp_path / "n3", "--journal", afile,

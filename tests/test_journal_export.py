@@ -97,3 +97,50 @@ def test_export_errors_are_one_line(tmp_path, exported):
     r = subprocess.run([sys.executable, "-c", code, str(journal), str(tmp_path / "o3")], capture_output=True, text=True,
                        timeout=120)
     one_error(r, "skyweave[parquet]")
+
+
+def test_a_journal_larger_than_one_batch_gives_every_row_once(exported, tmp_path, monkeypatch):
+    """Streamed in batches far smaller than the journal, the export holds every row once, and the
+    very tables of an export in one batch (the batching changes row groups, not rows or types)."""
+    from skyweave.node import journal_export
+    from skyweave.node.journal import JournalReader, decode_scan
+    from skyweave.node.journal_export import export_parquet
+
+    _, journal, _, _ = exported
+    whole = export_parquet(journal, tmp_path / "whole", batch_rows=10**9, batch_bytes=10**12)
+    monkeypatch.setattr(journal_export, "ROW_GROUP_ROWS", 300)  # a row group gathers about 3 batches
+    small = export_parquet(journal, tmp_path / "small", batch_rows=97, batch_bytes=200_000)
+    assert small["files"] == whole["files"] and small["records"] == whole["records"]
+    r = JournalReader(journal)
+    assert small["records"] == r.count() > 97 * 10
+    seqs = [row[0] for row in r.records()]
+    assert pq.read_table(tmp_path / "small" / "records.parquet").column("seq").to_pylist() == seqs
+    dets = sum(len(decode_scan(b)) for *_, b in r.records(("scan",)))
+    r.close()
+    assert small["files"]["detections"] == dets
+    for name, rows in whole["files"].items():
+        a = pq.read_table(tmp_path / "whole" / f"{name}.parquet")
+        b = pq.read_table(tmp_path / "small" / f"{name}.parquet")
+        assert a.schema == b.schema and a.equals(b), name
+        assert b.num_rows == rows
+        groups = pq.ParquetFile(tmp_path / "small" / f"{name}.parquet").metadata
+        if rows > 300:
+            assert groups.num_row_groups > 1, name  # streamed
+        assert max(groups.row_group(i).num_rows for i in range(groups.num_row_groups)) <= 300, name
+    assert pq.ParquetFile(tmp_path / "whole" / "records.parquet").num_row_groups == 1
+    assert not [p for p in (tmp_path / "small").iterdir() if p.name.startswith(".")]  # spill files removed
+
+
+def test_a_column_of_mixed_kinds_across_batches_is_json_text(tmp_path):
+    """A key holding a number in one batch and a string in a later one is JSON text in every row,
+    as in one batch; int64 in one batch and double in another is double."""
+    from skyweave.node.journal_export import _Table
+
+    tab = _Table("t", tmp_path, batch_rows=2, batch_bytes=10**9)
+    for v, w in ((1, 1), (2, 2), ("x", 2.5), (None, 3)):
+        tab.add({"seq": 1, "v": v, "w": w})
+    assert tab.write(tmp_path / "t.parquet") == 4
+    t = pq.read_table(tmp_path / "t.parquet")
+    assert str(t.schema.field("v").type) == "string" and str(t.schema.field("w").type) == "double"
+    assert t.column("v").to_pylist() == ["1", "2", '"x"', None]
+    assert t.column("w").to_pylist() == [1.0, 2.0, 2.5, 3.0]

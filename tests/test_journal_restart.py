@@ -27,11 +27,13 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from skyweave.node.journal import JournalReader, decode_scan, frame_digest
+from skyweave.node.journal import decode_scan, describe, frame_digest, open_reader
 from tests.support.natsserver import NatsServer, nats_server_binary
 
 pytestmark = pytest.mark.skipif(nats_server_binary() is None, reason="nats-server not installed (scripts/services.sh)")
@@ -80,24 +82,26 @@ def journal_scans(path: Path) -> int:
         return 0
 
 
-@pytest.fixture(scope="module")
-def killed_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("restart")
+@contextmanager
+def killed_network(root: Path, journal, victim_journal, scans_in: Callable[[object], int]):
+    """A 40 s trilateral run over a real nats-server, one node process per nation on its journal
+    (``journal``: a folder or a postgresql:// URL), JPN's process SIGKILLed once ``scans_in(
+    victim_journal)`` counts 25 journaled scans; yields (out, victim_journal, NATS URL, the run's
+    summary, what was killed, the run's stderr)."""
     server = NatsServer(root / "js").start()
-    out, jdir = root / "run", root / "journals"
+    out = root / "run"
     proc = subprocess.Popen([sys.executable, "-m", "skyweave.cli.main", "network", "run", "trilateral", "--out", out,
                              "--duration", "40", "--nats", server.url, "--processes", "--speed", "4",
-                             "--journal", jdir, "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             "--journal", journal, "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "SKYWEAVE_DEBUG": ""})
     killed = {}
 
     def killer():
         deadline = time.monotonic() + 120
-        path = jdir / f"{VICTIM}.sqlite"
         while time.monotonic() < deadline and proc.poll() is None:
-            if journal_scans(path) >= 25 and (out / VICTIM / "node.pid").exists():
+            if scans_in(victim_journal) >= 25 and (out / VICTIM / "node.pid").exists():
                 pid = int((out / VICTIM / "node.pid").read_text())
-                killed["scans"] = journal_scans(path)
+                killed["scans"] = scans_in(victim_journal)
                 os.kill(pid, signal.SIGKILL)
                 killed["pid"] = pid
                 return
@@ -113,13 +117,21 @@ def killed_run(tmp_path_factory):
             proc.kill()
     try:
         assert proc.returncode == 0, se[-3000:]
-        yield out, jdir, server.url, json.loads(so), killed, se
+        yield out, victim_journal, server.url, json.loads(so), killed, se
     finally:
         server.stop()
 
 
+@pytest.fixture(scope="module")
+def killed_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("restart")
+    jdir = root / "journals"
+    with killed_network(root, jdir, jdir / f"{VICTIM}.sqlite", journal_scans) as run:
+        yield run
+
+
 def test_the_killed_node_was_restarted(killed_run):
-    out, jdir, _, summary, killed, se = killed_run
+    out, _, _, summary, killed, se = killed_run
     assert "pid" in killed, "the victim was not killed mid-run"
     assert summary["restarts"] == {VICTIM: 1}
     assert f"node {VICTIM} died" in se
@@ -133,8 +145,8 @@ def test_the_killed_node_was_restarted(killed_run):
 
 
 def test_no_frame_lost_or_counted_twice(killed_run):
-    out, jdir, url, _, _, _ = killed_run
-    r = JournalReader(jdir / f"{VICTIM}.sqlite")
+    out, journal, url, _, _, _ = killed_run
+    r = open_reader(journal)
     frames = [(s, b) for _, _, _, _, _, s, b in r.records(("frame",), nation=VICTIM)]
     r.close()
     digests = Counter(frame_digest(s, b) for s, b in frames)
@@ -162,8 +174,8 @@ def test_scans_once_in_time_order(killed_run):
     from skyweave.io.formats import load_sensors
     from skyweave.node.sources import DetectionsFile
 
-    out, jdir, _, _, _, _ = killed_run
-    r = JournalReader(jdir / f"{VICTIM}.sqlite")
+    out, journal, _, _, _, _ = killed_run
+    r = open_reader(journal)
     scans = [decode_scan(b) for *_, b in r.records(("scan",), nation=VICTIM)]
     r.close()
     keys = [(s.sensor, s.t) for s in scans]
@@ -175,9 +187,9 @@ def test_scans_once_in_time_order(killed_run):
 
 
 def test_files_are_whole(killed_run, tmp_path):
-    out, jdir, _, _, _, _ = killed_run
+    out, journal, _, _, _, _ = killed_run
     again = tmp_path / "again"
-    r = subprocess.run([sys.executable, "-m", "skyweave.cli.main", "replay", jdir / f"{VICTIM}.sqlite", "--out", again,
+    r = subprocess.run([sys.executable, "-m", "skyweave.cli.main", "replay", journal, "--out", again,
                         "--json"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     local = (out / VICTIM / "local.jsonl").read_bytes()
@@ -187,7 +199,7 @@ def test_files_are_whole(killed_run, tmp_path):
     assert ts == sorted(ts)
     keys = [(d["t"], d["track_id"]) for d in lines]
     assert len(keys) == len(set(keys))
-    reader = JournalReader(jdir / f"{VICTIM}.sqlite")
+    reader = open_reader(journal)
     ticks = sorted({t for _, _, _, t, *_ in reader.records(("tick",), nation=VICTIM)})
     reader.close()
     assert set(ts) <= set(ticks)
@@ -250,10 +262,10 @@ def test_a_frame_is_acknowledged_only_when_its_gate_lets_it(tmp_path):
 def test_a_node_refuses_another_nodes_journal(killed_run, tmp_path):
     from tests.test_journal import one_error
 
-    out, jdir, _, _, _, _ = killed_run
+    out, journal, _, _, _, _ = killed_run
     r = subprocess.run([sys.executable, "-m", "skyweave.cli.main", "node", "--config", out / "USA" / "node.yaml",
-                        "--journal", jdir / f"{VICTIM}.sqlite"], capture_output=True, text=True, timeout=120,
+                        "--journal", journal], capture_output=True, text=True, timeout=120,
                        env={**os.environ, "SKYWEAVE_DEBUG": ""})
-    one_error(r, f"{VICTIM}.sqlite", "another node's", "not USA")
+    one_error(r, describe(journal), "another node's", "not USA")
     one_error(subprocess.run([sys.executable, "-m", "skyweave.cli.main", "node", "--config", out / "USA" / "node.yaml",
                               "--journal", tmp_path], capture_output=True, text=True, timeout=120), "--journal", "folder")

@@ -54,7 +54,9 @@ def export(fmt, tracks, sensors_path, alerts_path, out, send, udp, sac, sic):
     """Write TRACKS (tracks.jsonl) as FORMAT: cat062 (ASTERIX CAT062 + CAT065), cot (Cursor-on-Target
     XML), tak (the same events as TAK protocol v1 protobuf), geojson or kml; with FORMAT parquet, a
     JOURNAL (an SQLite file or a postgresql:// URL) as Parquet files in the folder --out
-    (docs/journal.md, "Export to Parquet").
+    (docs/journal.md, "Export to Parquet"), streamed in bounded memory; one node's journal of a
+    `network run --processes` in PostgreSQL is its schema, e.g.
+    'postgresql://USER@HOST/DB?options=-csearch_path%3Dskyweave_jpn'.
 
     Positions are placed on the WGS-84 ellipsoid from the sensors file's origin; times from its
     epoch. Bad lines are reported with their line numbers and skipped.

@@ -90,8 +90,10 @@ def network():
 @click.option("--journal", default=None, metavar="FILE|URL",
               help="Record every node's inputs and outputs for `skyweave replay`: in this SQLite file, or in the "
                    "PostgreSQL database of a postgresql:// URL (replaced if it holds a journal). Over NATS a partner "
-                   "frame is acknowledged once journaled. With --processes: a folder, one journal per node "
-                   "(DIR/<NATION>.sqlite), and a node process that dies is restarted on its journal.")
+                   "frame is acknowledged once journaled. With --processes: one journal per node, in a folder "
+                   "(DIR/<NATION>.sqlite) or in the postgresql:// URL's database, one schema per node "
+                   "(skyweave_<nation>, lower case: skyweave_jpn; replay or export one with the URL plus "
+                   "?options=-csearch_path%3Dskyweave_jpn), and a node process that dies is restarted on its journal.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 def run(scenario, out, seed, duration, nats, processes, speed, report_interval, no_responsibility, red_team_every_s,
         journal, as_json):
@@ -110,10 +112,9 @@ def run(scenario, out, seed, duration, nats, processes, speed, report_interval, 
     if journal is not None:
         from skyweave.node.journal import is_url
 
-        if processes:
-            if is_url(journal):
-                raise click.BadParameter("with --processes each node keeps its own journal: give a folder "
-                                         "(DIR/<NATION>.sqlite), not a URL", param_hint="--journal")
+        if processes and is_url(journal):
+            _check_node_journals(journal)
+        elif processes:
             journal = Path(journal)
             if journal.exists() and not journal.is_dir():
                 raise click.BadParameter(f"{journal} is a file; with --processes give a folder (one journal per node)",
@@ -133,11 +134,16 @@ def run(scenario, out, seed, duration, nats, processes, speed, report_interval, 
                             report_interval_s=report_interval, responsibility=not no_responsibility, speed=speed,
                             progress=progress, red_team_every_s=red_team_every_s, journal=journal)
     except (FormatError, ValueError, RuntimeError, OSError) as e:
-        if nats is not None and "connect" in str(e).lower():
+        from skyweave.node.journal import JournalError
+
+        if nats is not None and "connect" in str(e).lower() and not isinstance(e, JournalError):
             raise Failure(f"--nats {nats}: {e}; start a nats-server there (scripts/services.sh) "
                           "or leave out --nats for the in-process bus") from None
         fail(e)
+    node_urls = _node_journal_urls(journal, s["nations"]) if processes and journal is not None else {}
     if as_json:
+        if node_urls:
+            s["journals"] = node_urls
         click.echo(json.dumps(s, default=str))
         return
     from rich.table import Table
@@ -162,7 +168,35 @@ def run(scenario, out, seed, duration, nats, processes, speed, report_interval, 
     if s.get("red_team"):
         con.print("red team injected: " + ", ".join(f"{v} {k}" for k, v in sorted(s["red_team"].items())), soft_wrap=True)
     con.print(f"files in {out}/<NATION>/local.jsonl and picture.jsonl", soft_wrap=True)
-    if journal is not None:
+    if node_urls:
+        con.print("journals, one per node (skyweave replay JOURNAL --out DIR):", soft_wrap=True)
+        for n, target in node_urls.items():
+            con.print(f"  {n}: {target}", soft_wrap=True, markup=False, highlight=False)
+    elif journal is not None:
         from skyweave.node.journal import describe
 
         con.print(f"journal: {describe(journal)} (skyweave replay {describe(journal)} --out DIR)", soft_wrap=True)
+
+
+def _check_node_journals(url: str) -> None:
+    """Fail early, in one line, when the database of a --processes journal URL cannot hold
+    per-node schemas: unreachable, or a URL that already names a search_path."""
+    from skyweave.node.journal import JournalError
+    from skyweave.node.journal_pg import node_url, reachable
+
+    try:
+        node_url(url, "X")
+        reachable(url)
+    except JournalError as e:
+        raise click.BadParameter(str(e), param_hint="--journal") from None
+
+
+def _node_journal_urls(journal, nations) -> dict[str, str]:
+    """Every node's journal of a --processes run, as replay and export take it (a URL without its password)."""
+    from skyweave.node.journal import describe, is_url
+
+    if not is_url(journal):
+        return {n: str(Path(journal) / f"{n}.sqlite") for n in nations}
+    from skyweave.node.journal_pg import node_url
+
+    return {n: describe(node_url(journal, n)) for n in nations}

@@ -21,6 +21,12 @@ def replay(journal, out, speed, as_json):
     `skyweave network run --journal`) from its
     recorded scans, partner frames and ticks, in the pipeline's deterministic mode.
 
+    A run with --processes keeps one journal per node: DIR/<NATION>.sqlite, or in PostgreSQL one
+    schema per node, skyweave_<nation> (lower case); address one with libpq's search_path option,
+    e.g. 'postgresql://USER@HOST/DB?options=-csearch_path%3Dskyweave_jpn' (or the database's URL
+    with the environment's PGOPTIONS set to -csearch_path=skyweave_jpn). The run prints each
+    node's URL.
+
     Writes DIR/sensors.json and per nation DIR/<NATION>/local.jsonl, picture.jsonl, alerts.jsonl and
     status.json: for an in-process run, the same files byte for byte; each frame the gates refused
     again, one per line, in DIR/rejected.log. A journal cut short (its

@@ -178,6 +178,27 @@ def open_reader(target: str | Path):
     return JournalReader(target)
 
 
+def node_journals(target: str | Path, nations) -> dict[str, str | Path]:
+    """Every node's own journal for a run of one process per node (``network run --processes``),
+    each new and empty (an earlier run's replaced), by nation: in a folder ``target``,
+    ``target/<NATION>.sqlite``; in the PostgreSQL database of a ``postgresql://`` URL, one schema
+    per node, ``skyweave_<nation>`` (:func:`~skyweave.node.journal_pg.prepare_node_schemas`),
+    addressed by the URL with ``options=-csearch_path=skyweave_<nation>``."""
+    if is_url(target):
+        from skyweave.node.journal_pg import prepare_node_schemas
+
+        return prepare_node_schemas(str(target), nations)
+    folder = Path(target)
+    if folder.exists() and not folder.is_dir():
+        raise JournalError(f"{folder}: is a file; one journal per node needs a folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {n: folder / f"{n}.sqlite" for n in nations}
+    for p in paths.values():  # a node restarted in this run appends to this run's journal, not an earlier run's
+        for f in (p, Path(f"{p}-wal"), Path(f"{p}-shm")):
+            f.unlink(missing_ok=True)
+    return paths
+
+
 class JournalSink:
     """A node's outputs into a journal: verdicts, local and fused pictures, alert updates (lossless).
 

@@ -16,6 +16,13 @@ current schema (``search_path``; a URL may choose one with ``?options=-csearch_p
   GiST index. Without PostGIS (its extension not installed) the table has no ``geom`` and meta
   ``postgis`` is ``absent``.
 
+**One schema per node** (``skyweave network run --nats URL --processes --journal postgresql://...``):
+each node process journals into its own schema of that database, ``skyweave_<nation>`` in lower
+case (:func:`node_schema`: ``skyweave_jpn``), through the URL :func:`node_url` gives, the
+database's URL with libpq's ``options=-csearch_path=skyweave_jpn``; the same URL addresses that
+node's journal for ``skyweave replay`` and ``skyweave export parquet`` (and ``psql``), as does
+``PGOPTIONS=-csearch_path=skyweave_jpn`` with the database's URL.
+
 Writes are batched as in SQLite; each batch is one transaction holding one ``COPY`` into
 ``records`` (and one into ``positions``), so a killed writer leaves every committed batch and no
 gap in ``seq``. An existing journal in the database is replaced (its tables dropped), unless
@@ -67,9 +74,11 @@ CREATE TABLE positions (
 CREATE INDEX positions_seq ON positions (seq);
 """
 
+#: ``{gis}``: the schema PostGIS is installed in (its names qualified: the journal's schema may be
+#: another, e.g. a node's ``skyweave_jpn`` with PostGIS in ``public``)
 GEOMETRY = """
-ALTER TABLE positions ADD COLUMN geom geometry(PointZ, 4326)
-    GENERATED ALWAYS AS (ST_SetSRID(ST_MakePoint(lon, lat, alt), 4326)) STORED;
+ALTER TABLE positions ADD COLUMN geom {gis}.geometry(PointZ, 4326)
+    GENERATED ALWAYS AS ({gis}.ST_SetSRID({gis}.ST_MakePoint(lon, lat, alt), 4326)) STORED;
 CREATE INDEX positions_geom ON positions USING GIST (geom);
 """
 
@@ -89,6 +98,73 @@ def _connect(url: str, **kw):
     except psycopg.Error as e:
         why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise JournalError(f"{describe(url)}: cannot connect to PostgreSQL ({why})") from None
+
+
+#: the schema of a node's journal in a database of per-node journals is this prefix and its nation, lower case
+NODE_SCHEMA_PREFIX = "skyweave_"
+
+
+def node_schema(nation: str) -> str:
+    """The schema of ``nation``'s journal in a database of per-node journals: ``skyweave_jpn`` for JPN."""
+    if not nation.replace("_", "").isalnum() or not nation.isascii():
+        raise JournalError(f"nation {nation!r}: a journal schema name takes letters, digits and _ only")
+    return NODE_SCHEMA_PREFIX + nation.lower()
+
+
+def _options(url: str) -> tuple[list[tuple[str, str]], str]:
+    """The URL's query parameters and its libpq ``options`` value ('' when none)."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    query = parse_qsl(urlsplit(url).query, keep_blank_values=True)
+    return query, " ".join(v for k, v in query if k == "options")
+
+
+def node_url(url: str, nation: str) -> str:
+    """The URL of ``nation``'s journal in the database of ``url``: ``url`` with libpq's
+    ``options=-csearch_path=skyweave_<nation>`` (other options kept)."""
+    from urllib.parse import quote, urlencode, urlsplit, urlunsplit
+
+    query, opts = _options(url)
+    if "search_path" in opts:
+        raise JournalError(f"{describe(url)}: names a search_path; per-node journals go in schemas "
+                           f"{NODE_SCHEMA_PREFIX}<nation> of the database: give its URL without one")
+    opts = f"{opts} -csearch_path={node_schema(nation)}".strip()
+    query = [(k, v) for k, v in query if k != "options"] + [("options", opts)]
+    return urlunsplit(urlsplit(url)._replace(query=urlencode(query, quote_via=quote)))
+
+
+def prepare_node_schemas(url: str, nations) -> dict[str, str]:
+    """Make the schema of every nation's journal in the database of ``url`` (:func:`node_schema`),
+    each empty of any earlier journal (a new run; a node restarted on its journal appends to what
+    this run wrote), and return every nation's journal URL (:func:`node_url`). Tables there that
+    are not a skyweave journal are left alone (a :class:`JournalError`)."""
+    from psycopg import sql
+
+    urls = {n: node_url(url, n) for n in nations}
+    db = _connect(url, autocommit=True)
+    try:
+        for n in nations:
+            db.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(node_schema(n))))
+        if db.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'").fetchone() is not None:
+            try:  # in the database's own schema (public), not in the first node's
+                db.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+            except _psycopg().Error:
+                pass  # no privilege to create it: the journals keep plain columns
+    except _psycopg().Error as e:
+        raise JournalError(f"{describe(url)}: cannot create the journal schemas {NODE_SCHEMA_PREFIX}<nation>: "
+                           f"{str(e).strip().splitlines()[0]}") from None
+    finally:
+        db.close()
+    for n in nations:
+        PgJournal(urls[n]).close()  # a fresh, empty journal (an earlier one replaced)
+    return urls
+
+
+def node_journals_in(db) -> list[str]:
+    """The schemas of per-node journals (``skyweave_*`` holding a journal's meta table) in ``db``'s database."""
+    return [r[0] for r in db.execute(
+        "SELECT table_schema FROM information_schema.tables WHERE table_name = 'meta' AND table_schema LIKE %s "
+        "ORDER BY table_schema", (NODE_SCHEMA_PREFIX.replace("_", r"\_") + "%",))]
 
 
 def _journal_state(db) -> str:
@@ -157,6 +233,8 @@ class PgJournal(JournalWriter):
                          flush_every_s=flush_every_s)
         self.path = self.url = url
         psycopg = _psycopg()
+        from psycopg import sql
+
         self._db = _connect(url, autocommit=True)
         try:
             state = _journal_state(self._db)
@@ -186,8 +264,9 @@ class PgJournal(JournalWriter):
                 self.postgis = self._enable_postgis()
                 with self._db.transaction():
                     if self.postgis:
+                        gis = sql.Identifier(self._postgis_schema())
                         for stmt in filter(str.strip, GEOMETRY.split(";")):
-                            self._db.execute(stmt)
+                            self._db.execute(sql.SQL(stmt).format(gis=gis))
                     v = self._db.execute("SELECT extversion FROM pg_extension WHERE extname = 'postgis'").fetchone()
                     self._db.cursor().executemany("INSERT INTO meta VALUES (%s, %s)", [
                         ("schema_version", str(SCHEMA_VERSION)), ("created", str(self.clock())),
@@ -201,6 +280,10 @@ class PgJournal(JournalWriter):
             self._db.close()
             raise
         self._start_flusher()
+
+    def _postgis_schema(self) -> str:
+        return self._db.execute("SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+                                "WHERE e.extname = 'postgis'").fetchone()[0]
 
     def _enable_postgis(self) -> bool:
         """Create the PostGIS extension when it is installed; False (plain columns only) when not."""
@@ -274,7 +357,7 @@ class PgJournalReader:
         try:
             state = _journal_state(self._db)
             if state != "journal":
-                raise JournalError(f"{self.path}: not a skyweave journal (no journal tables in its current schema)")
+                raise JournalError(self._why_no_journal())
             self.meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
             rows = self._db.execute("SELECT nation, config, public_key FROM nodes ORDER BY nation").fetchall()
         except psycopg.Error as e:
@@ -294,6 +377,17 @@ class PgJournalReader:
         if not self.nodes:
             self._db.close()
             raise JournalError(f"{self.path}: the journal records no node")
+
+    def _why_no_journal(self) -> str:
+        """Why there is no journal at this URL, and which URL has one where that can be told."""
+        schema = self._db.execute("SELECT current_schema()").fetchone()[0]
+        if schema is None:
+            return f"{self.path}: no schema of its search_path exists in the database (no journal there)"
+        nodes = node_journals_in(self._db)
+        if nodes and schema not in nodes and _journal_state(self._db) == "none":
+            return (f"{self.path}: not a skyweave journal in schema {schema}; this database holds one journal per node, "
+                    f"in schemas {', '.join(nodes)}: address one with ?options=-csearch_path%3D{nodes[0]} in the URL")
+        return f"{self.path}: not a skyweave journal (no journal tables in its current schema)"
 
     @property
     def postgis(self) -> bool:
@@ -332,3 +426,8 @@ class PgJournalReader:
 
     def close(self) -> None:
         self._db.close()
+
+
+def reachable(url: str) -> None:
+    """Connect to ``url`` and disconnect: a :class:`JournalError` naming it when that fails."""
+    _connect(url).close()

@@ -89,9 +89,10 @@ def run_network(scenario, out: Path, *, seed=None, duration=None, nats: str | No
     records every node's inputs and outputs in that SQLite file, or the PostgreSQL database of a
     ``postgresql://`` URL (:mod:`skyweave.node.journal`), from which ``skyweave replay``
     reproduces an in-process run; over NATS a partner frame is acknowledged once journaled. With
-    ``processes``, ``journal`` is a folder: each node process keeps its own journal
-    ``JOURNAL/<NATION>.sqlite`` (:mod:`skyweave.node.resume`), and a node process that dies is
-    started again on it (``restarts`` in the summary).
+    ``processes``, ``journal`` is a folder or a ``postgresql://`` URL: each node process keeps its
+    own journal, ``JOURNAL/<NATION>.sqlite`` or schema ``skyweave_<nation>`` of that database
+    (:func:`~skyweave.node.journal.node_journals`, :mod:`skyweave.node.resume`), and a node process
+    that dies is started again on it (``restarts`` in the summary).
     """
     from skyweave.node.simulate import run_simulation
 
@@ -200,24 +201,28 @@ def _write_node_yaml(out: Path, nation: str, cfg: NodeConfig, nats: str | None, 
 
 
 def _run_processes(out: Path, nations, cfgs, nats: str, speed: float, sim: dict, t0: float,
-                   journal: Path | None = None, max_restarts: int = 3) -> dict:
+                   journal: Path | str | None = None, max_restarts: int = 3) -> dict:
     """One ``skyweave node`` process per nation (see the module docstring). With ``journal`` (a
-    folder) each keeps its journal there, and one that dies (a signal, or an exit other than 0 or
+    folder, or a ``postgresql://`` URL: a schema per node, :func:`~skyweave.node.journal.node_journals`)
+    each keeps its journal there, and one that dies (a signal, or an exit other than 0 or
     a user error's 1 and 2) is started again on it, ``max_restarts`` times at most per node.
     Each process's id is in ``DIR/<NATION>/node.pid`` while it runs."""
     from skyweave.node.nations import split_by_nation
 
     split_by_nation(out)
-    start = time.time() + 3.0  # every node starts its clock at the same wall instant
+    journals = {}
     if journal is not None:
-        Path(journal).mkdir(parents=True, exist_ok=True)
+        from skyweave.node.journal import node_journals
+
+        journals = node_journals(journal, nations)  # a folder's DIR/<NATION>.sqlite, or a schema per node
+    start = time.time() + 3.0  # every node starts its clock at the same wall instant
     configs, procs = {}, {}
     for n in nations:
         extra = {"speed": speed, "start_wall": start, "timing": True,
                  "end_s": float(sim["duration_s"]) if "duration_s" in sim else None,
                  "detections": str(out / n / "detections.jsonl")}
         if journal is not None:
-            extra["journal"] = str(Path(journal) / f"{n}.sqlite")
+            extra["journal"] = str(journals[n])
         for f in ("node.out", "node.err"):
             (out / n / f).unlink(missing_ok=True)
         configs[n] = _write_node_yaml(out, n, cfgs[n], nats, extra)
