@@ -194,6 +194,16 @@ def test_files_are_whole(killed_run, tmp_path):
     assert r.returncode == 0, r.stderr
     local = (out / VICTIM / "local.jsonl").read_bytes()
     assert local and local == (again / VICTIM / "local.jsonl").read_bytes()
+    # without its X25519 key the frames sealed to it stay shut, and replay says so
+    assert json.loads(r.stdout)["sealed_unopened"].get(VICTIM, 0) > 0
+    # with it, the node's fused picture and alerts are re-driven too: the same bytes as the killed and restarted node's
+    opened = tmp_path / "opened"
+    r = subprocess.run([sys.executable, "-m", "skyweave.cli.main", "replay", journal, "--out", opened,
+                        "--seal-keys", out / "keys", "--json"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["sealed_unopened"] == {}
+    for name in ("local.jsonl", "picture.jsonl", "alerts.jsonl"):
+        assert (out / VICTIM / name).read_bytes() == (opened / VICTIM / name).read_bytes(), name
     lines = [json.loads(ln) for ln in (out / VICTIM / "picture.jsonl").read_text().splitlines()]
     ts = [d["t"] for d in lines]
     assert ts == sorted(ts)

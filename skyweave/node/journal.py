@@ -7,7 +7,9 @@ is in docs/journal.md. A ``postgresql://`` URL selects :mod:`skyweave.node.journ
 
 - the node's **inputs**, in the order the node took them: its own scans with their detections
   (``scan``), the common clock moved (``advance``), the periodic ticks (``tick``), every partner
-  frame delivered to it, as the bytes on the wire (``frame``), and its close (``close``);
+  frame delivered to it, as the bytes on the wire (``frame``), each fusion a node process's fusion
+  thread made (``fuse``: its timing is the threads'), and its close (``close``); each input is
+  journaled and taken under the node's lock, so the journal's order is the node's;
 - its **outputs**, from a :class:`JournalSink` on its event hub: the gate's verdicts
   (``verdict``), its final local pictures (``local``), its fused pictures (``fused``, ``tick``
   marking the periodic ones) and its alert updates (``alert``).
@@ -23,6 +25,7 @@ deterministic mode, and writes its files again: an in-process run is reproduced 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
@@ -47,7 +50,7 @@ from skyweave.node.journal_base import (  # noqa: F401 (re-exported: the journal
 from skyweave.node.sinks import frame_text, fused_text
 
 #: the record kinds a replay re-drives a node from
-INPUT_KINDS = ("scan", "advance", "tick", "frame", "close")
+INPUT_KINDS = ("scan", "advance", "tick", "frame", "fuse", "close")
 #: the record kinds of a node's outputs
 OUTPUT_KINDS = ("verdict", "local", "fused", "alert")
 
@@ -264,6 +267,10 @@ class RecordingBus:
         self.redelivered = 0
         self.muted = False
         self.muted_frames = 0
+        #: the node's lock (NationNode.lock), once the node is built: a frame is journaled and
+        #: handled under it, so the journal's order of frames, scans and ticks is the order the
+        #: node took them in (a frame's delivery thread and the scan loop race otherwise)
+        self.lock: threading.RLock | None = None
 
     def subscribe(self, subject: str, handler, **kw):
         journal, nation, clock = self._journal, self._nation, self._clock
@@ -271,15 +278,16 @@ class RecordingBus:
 
         def recorded(subj: str, data: bytes):
             self._ready.wait()
-            if self.seen or self.dedupe:
-                d = frame_digest(subj, data)
-                if d in self.seen:
-                    self.redelivered += 1
-                    return None
-                if self.dedupe:
-                    self.seen.add(d)
-            journal.write(nation, "frame", clock(), bytes(data), subject=subj)
-            return handler(subj, data)
+            with self.lock if self.lock is not None else contextlib.nullcontext():
+                if self.seen or self.dedupe:
+                    d = frame_digest(subj, data)
+                    if d in self.seen:
+                        self.redelivered += 1
+                        return None
+                    if self.dedupe:
+                        self.seen.add(d)
+                journal.write(nation, "frame", clock(), bytes(data), subject=subj)
+                return handler(subj, data)
 
         return self._bus.subscribe(subject, recorded, **kw)
 
@@ -314,31 +322,37 @@ class RecordingBus:
 
 class RecordingNode:
     """A :class:`~skyweave.node.node.NationNode` whose inputs from :func:`~skyweave.node.sources.drive`
-    (scans, the clock, ticks, close) are journaled before it takes them."""
+    (scans, the clock, ticks, close) are journaled before it takes them, each journaled and taken
+    under the node's lock (as :class:`RecordingBus` does frames): the journal's order is the node's."""
 
     def __init__(self, node, journal: JournalWriter):
         self.node = node
         self.journal = journal
         self.nation = node.nation
+        self._lock = node.lock
 
     def ingest(self, raw: RawScan) -> None:
-        self.journal.write(self.nation, "scan", raw.t, encode_scan(raw))
-        self.node.ingest(raw)
+        with self._lock:
+            self.journal.write(self.nation, "scan", raw.t, encode_scan(raw))
+            self.node.ingest(raw)
 
     def advance(self, t: float) -> None:
         # ``advance`` stands for drive's pair: advance(t), then due(t) (which sets the tick rhythm)
-        self.journal.write(self.nation, "advance", t)
-        self.node.advance(t)
+        with self._lock:
+            self.journal.write(self.nation, "advance", t)
+            self.node.advance(t)
 
     def due(self, t: float) -> bool:
         return self.node.due(t)
 
     def tick(self, t: float | None = None):
-        self.journal.write(self.nation, "tick", t)
-        return self.node.tick(t)
+        with self._lock:
+            self.journal.write(self.nation, "tick", t)
+            return self.node.tick(t)
 
     def close(self) -> dict:
-        self.journal.write(self.nation, "close", None)
+        with self._lock:
+            self.journal.write(self.nation, "close", None)
         summary = self.node.close()
         self.journal.commit()
         return summary
@@ -404,16 +418,44 @@ class JournalReader:
         self._db.close()
 
 
+def seal_keys_from(folder: str | Path, nations) -> dict:
+    """The X25519 private keys ``folder/<NATION>.x25519`` (as ``network run`` writes them in
+    ``OUT/keys``) of those of ``nations`` that have one there: nation -> key. A folder that is
+    missing, holds none of them, or holds an unreadable one is a :class:`JournalError` naming it."""
+    from skyweave.share.seal import load_seal_private_key
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise JournalError(f"{folder}: no such folder (expected the folder of the nodes' X25519 keys, <NATION>.x25519)")
+    keys = {}
+    for n in nations:
+        f = folder / f"{n}.x25519"
+        if f.is_file():
+            try:
+                keys[n] = load_seal_private_key(f)
+            except (ValueError, OSError, TypeError) as e:
+                raise JournalError(f"{f}: not a usable X25519 private key ({e})") from None
+    if not keys:
+        raise JournalError(f"{folder}: holds no X25519 key of the journal's nodes "
+                           f"(expected {', '.join(f'{n}.x25519' for n in nations)})")
+    return keys
+
+
 def replay(path: str | Path, out: str | Path, *, speed: float = 0.0, progress: Callable[[float], None] | None = None,
-           sleep: Callable[[float], None] = time.sleep) -> dict:
+           sleep: Callable[[float], None] = time.sleep, seal_keys: dict | None = None) -> dict:
     """Re-drive every node of the journal at ``path`` from its recorded inputs; write its files in
     ``out/<NATION>/`` (local.jsonl, picture.jsonl, alerts.jsonl, status.json) and ``out/sensors.json``.
 
     ``speed`` > 0 paces the scans at ``speed`` × the recorded scenario time; 0: as fast as it goes.
-    Returns a summary: every node's, the records replayed, and how many replayed gate verdicts
-    differ from the recorded ones (``verdicts_differ``, 0 for a faithful replay). A journal cut
-    short (no ``close`` recorded: its writer was killed) replays what it holds and closes the nodes.
+    ``seal_keys`` (nation -> X25519 private key, :func:`seal_keys_from`): a run over NATS seals
+    every frame to its recipient, and a journal holds no private key; with its key a node opens
+    its journaled frames as it did live (and, as live, admits sealed frames only). Returns a
+    summary: every node's, the records replayed, how many replayed gate verdicts differ from the
+    recorded ones (``verdicts_differ``, 0 for a faithful replay) and, per node, the sealed frames
+    it could not open for want of its key (``sealed_unopened``). A journal cut short (no ``close``
+    recorded: its writer was killed) replays what it holds and closes the nodes.
     """
+    from skyweave.share.seal import is_sealed
     from skyweave.io.formats import load_sensors
     from skyweave.node.node import NationNode
     from skyweave.share import InProcessBus, Keyring
@@ -428,18 +470,26 @@ def replay(path: str | Path, out: str | Path, *, speed: float = 0.0, progress: C
     (out / "sensors.json").write_text(r.meta["sensors"])
     sensors = load_sensors(out / "sensors.json")
     try:
-        ring = Keyring.from_config({n: k for n, (_, k) in r.nodes.items()})
+        # the partners' public keys a node process journaled (its own journal lists it alone), then
+        # the keys of the nodes the journal lists, which take precedence
+        known = json.loads(r.meta.get("partner_keys", "{}"))
+        ring = Keyring.from_config({**known, **{n: k for n, (_, k) in r.nodes.items()}})
         cfgs = {n: config_from_json(c) for n, (c, _) in r.nodes.items()}
     except (ValueError, KeyError, TypeError) as e:
         raise JournalError(f"{r.path}: a node's recorded configuration or key is unreadable ({e})") from None
     nodes, buses, verdicts = {}, {}, {}
     for n, cfg in cfgs.items():
         buses[n] = InProcessBus()
-        nodes[n] = NationNode(cfg, sensors, generate_key(), ring, buses[n], out_dir=out / n)
+        key = (seal_keys or {}).get(n)
+        # a node that fused on a thread of its own (a node process) fuses at its journaled points
+        nodes[n] = NationNode(cfg, sensors, generate_key(), ring, buses[n], out_dir=out / n,
+                              manual_fusion=cfg.fuse_on_receive and cfg.fuse_thread and not cfg.deterministic,
+                              **({"seal_key": key} if key is not None else {}))
         got: list = []
         verdicts[n] = got
         nodes[n].attach(lambda ev, got=got: got.append((ev.admitted, ev.reason)) if isinstance(ev, MessageVerdict) else None)
     counts: dict[str, int] = {}
+    unopened: dict[str, int] = {}
     summary: dict[str, dict] = {}
     start_wall, start_t = None, None
     try:
@@ -464,7 +514,11 @@ def replay(path: str | Path, out: str | Path, *, speed: float = 0.0, progress: C
                 node.due(t)
             elif kind == "tick":
                 node.tick(t)
+            elif kind == "fuse":
+                node.fuse_pending()
             elif kind == "frame":
+                if n not in (seal_keys or {}) and is_sealed(body):
+                    unopened[n] = unopened.get(n, 0) + 1
                 buses[n].publish(subject, body)
             elif kind == "close":
                 summary[n] = node.close()
@@ -486,4 +540,4 @@ def replay(path: str | Path, out: str | Path, *, speed: float = 0.0, progress: C
     records = r.count()
     r.close()
     return {"nations": sorted(nodes), "nodes": summary, "inputs": counts, "records": records,
-            "verdicts_differ": differ, "wall_s": round(time.perf_counter() - t0, 3), "out": str(out)}
+            "verdicts_differ": differ, "sealed_unopened": unopened, "wall_s": round(time.perf_counter() - t0, 3), "out": str(out)}

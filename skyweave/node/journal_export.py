@@ -316,5 +316,5 @@ def _add_record(tables: dict[str, _Table], seq, nation, kind, t, wall, subject, 
         _track_rows({**base, "tick": subject == "tick"}, body or "", tables["picture"])
     elif kind == "alert":
         tables["alerts"].add(_alert_row(base, body), size)
-    elif kind in ("advance", "tick", "close"):
+    elif kind in ("advance", "tick", "fuse", "close"):
         tables["clock"].add({**base, "kind": kind})

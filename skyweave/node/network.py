@@ -135,6 +135,8 @@ def run_network(scenario, out: Path, *, seed=None, duration=None, nats: str | No
         if jr is not None:
             node_bus = RecordingBus(bus, jr, n, clock=lambda n=n: clocks[n]())
         nodes[n] = NationNode(cfgs[n], sensors, priv[n], ring, node_bus, out_dir=out / n, **seal.get(n, {}))
+        if jr is not None:
+            node_bus.lock = nodes[n].lock
     for n in nations:
         _write_node_yaml(out, n, cfgs[n], nats)
         for sink in (sinks(n) if sinks is not None else ()):

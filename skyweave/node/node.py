@@ -120,7 +120,7 @@ class NationNode:
     def __init__(self, config: NodeConfig, sensors: SensorSet, key, keyring: Keyring, bus, *, out_dir: Path | None = None,
                  sequencer: Sequencer | None = None, durable: str | None = None, wall_clock=time.time,
                  seal_to=None, seal_key=None,
-                 hub: EventHub | None = None):
+                 hub: EventHub | None = None, manual_fusion: bool = False):
         self.config = cfg = config
         self.nation = cfg.nation
         self.hub = hub if hub is not None else EventHub()
@@ -175,7 +175,14 @@ class NationNode:
         self._stop_fusion = False
         self._fusion_thread = None
         self._closed: dict | None = None
-        if cfg.fuse_on_receive and cfg.fuse_thread and not cfg.deterministic:
+        # With a fusion thread, when fusions happen depends on the threads' timing, and the fuser
+        # keeps state from one fusion to the next. ``fusion_hook`` (a callable, or None) is called
+        # under the lock just before each fusion the thread makes (a journal records it as an input,
+        # ``fuse``); while ``manual_fusion`` is set, partners' reports only queue, and
+        # :meth:`fuse_pending` fuses them (a replay or a rebuild at the journaled points).
+        self.fusion_hook = None
+        self.manual_fusion = bool(manual_fusion)
+        if cfg.fuse_on_receive and cfg.fuse_thread and not cfg.deterministic and not manual_fusion:
             self._fuse_wake = threading.Event()
             self._fusion_thread = threading.Thread(target=self._fusion_loop, name=f"fuse-{cfg.nation}", daemon=True)
             self._fusion_thread.start()
@@ -216,6 +223,11 @@ class NationNode:
         """Every counter of the node: scans, fusions, ticks, reports and frames in and out."""
         return self.core.stats + self.link.stats + self.node_stats
 
+    @property
+    def lock(self) -> threading.RLock:
+        """The node's lock: every input (a scan, the clock, a tick, a partner's frame) is taken under it."""
+        return self._lock
+
     def _gate_clock(self) -> float:
         """The node's clock (scenario s) for the gate; NaN until the first scan, advance or tick
         (the link holds frames until then)."""
@@ -253,6 +265,8 @@ class NationNode:
                 return
             self._pending.extend((r.nation, r.t) for r in reports if r.status != "deleted")
             self._pending_t = max(self._pending_t, env.t)
+            if self.manual_fusion:
+                return  # fused where fuse_pending() is called
             if self._fuse_wake is not None:
                 self._fuse_wake.set()  # the fusion thread takes it, with whatever else arrives meanwhile
                 return
@@ -272,12 +286,21 @@ class NationNode:
             self.timing.extend(("fused", n, t, w) for n, t in self._pending)
         self._pending.clear()
 
+    def fuse_pending(self) -> None:
+        """Fuse the partners' reports queued since the last fusion, as the fusion thread does
+        (with ``manual_fusion``: at a journaled fusion point)."""
+        with self._lock:
+            if self._pic is not None:
+                self._fuse_pending()
+
     def _fusion_loop(self) -> None:
         while not self._stop_fusion:
             self._fuse_wake.wait(0.5)
             self._fuse_wake.clear()
             with self._lock:
-                if self._pic is not None:
+                if self._pic is not None and self._pending and not self.manual_fusion:
+                    if self.fusion_hook is not None:
+                        self.fusion_hook()
                     self._fuse_pending()
 
     # ------------------------------------------------------------------ fusion and the rhythm

@@ -342,7 +342,7 @@ class NodeSetup:
 
         try:
             jn = start_journaled(self.journal, cfg.nation, cfg, Path(self.settings["sensors"]).read_text(),
-                                 public_pem(self.key), bus, make, sinks=sinks)
+                                 public_pem(self.key), bus, make, sinks=sinks, partner_keys=self.keyring.to_config())
         except (JournalError, ValueError, OSError) as e:
             bus.close()
             msg = str(e)

@@ -31,6 +31,7 @@ picture per tick time, each once.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -98,6 +99,7 @@ def rebuild(records: list[tuple], node, bus: RecordingBus) -> Resumed:
     t0 = time.perf_counter()
     got = Resumed()
     bus.muted = True
+    node.manual_fusion = True  # the fusion thread waits: the node fuses at its journaled points
     try:
         for _seq, _n, kind, t, _wall, subject, body in records:
             got.inputs[kind] += 1
@@ -112,6 +114,8 @@ def rebuild(records: list[tuple], node, bus: RecordingBus) -> Resumed:
                 node.due(t)
             elif kind == "tick":
                 node.tick(t)
+            elif kind == "fuse":
+                node.fuse_pending()
             elif kind == "frame":
                 got.frames.add(frame_digest(subject, body))
                 bus.inject(subject, body)
@@ -122,6 +126,7 @@ def rebuild(records: list[tuple], node, bus: RecordingBus) -> Resumed:
         raise JournalError(f"damaged journal record while resuming ({type(e).__name__}: {e})") from None
     finally:
         bus.muted = False
+        node.manual_fusion = False
     got.wall_s = time.perf_counter() - t0
     return got
 
@@ -180,15 +185,20 @@ class JournaledNode:
 
 
 def start_journaled(target: str, nation: str, config, sensors_json: str, public_key_pem: str, bus,
-                    make_node: Callable[[RecordingBus], object], *, sinks=()) -> JournaledNode:
+                    make_node: Callable[[RecordingBus], object], *, sinks=(),
+                    partner_keys: dict[str, str] | None = None) -> JournaledNode:
     """Open the node's journal at ``target`` (created, or appended to), build its node with
     ``make_node(recording_bus)``, rebuild it from the journal when it holds the node's inputs,
     attach the journal's sink and ``sinks``, and gate ``bus``'s acknowledgements on the journal's
-    commits (see the module docstring)."""
+    commits (see the module docstring). ``partner_keys`` (nation -> base64 Ed25519 public key,
+    ``Keyring.to_config()``) are journaled too (meta ``partner_keys``): replay judges the
+    partners' frames with them, as the node did."""
     records = previous_inputs(target, nation)
     jr = open_journal(target, append=True, interval_s=COMMIT_EVERY_S, flush_every_s=COMMIT_EVERY_S)
     try:
         jr.set_meta("sensors", sensors_json)
+        if partner_keys:
+            jr.set_meta("partner_keys", json.dumps(partner_keys, sort_keys=True))
         jr.add_node(nation, config, public_key_pem)
         holder: dict = {}
         rbus = RecordingBus(bus, jr, nation, clock=lambda: holder["node"].t_now if "node" in holder else float("nan"))
@@ -197,6 +207,9 @@ def start_journaled(target: str, nation: str, config, sensors_json: str, public_
             rbus.hold()
         nd = make_node(rbus)
         holder["node"] = nd
+        rbus.lock = nd.lock
+        # each fusion its thread makes is an input: when it happens depends on the threads' timing
+        nd.fusion_hook = lambda: jr.write(nation, "fuse", nd.t_now)
         resumed = None
         try:
             if records:
