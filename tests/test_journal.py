@@ -180,6 +180,14 @@ def test_missing_or_corrupt_journal_gives_one_error_line(tmp_path, recorded):
         db.execute("UPDATE records SET body = 'xx' WHERE seq = (SELECT min(seq) FROM records WHERE kind = 'scan')")
     one_error(sky("replay", bad, "--out", tmp_path / "o5"), "bad.sqlite", "damaged record")
     one_error(sky("replay", journal, "--out", tmp_path / "o6", "--speed", "-1"), "--speed")
+    one_error(sky("replay", journal, "--out", tmp_path / "o7", "--seal-keys", tmp_path / "nokeys"), "nokeys",
+              "no such folder")
+    (tmp_path / "keys").mkdir()
+    one_error(sky("replay", journal, "--out", tmp_path / "o8", "--seal-keys", tmp_path / "keys"), "keys",
+              "holds no X25519 key")
+    (tmp_path / "keys" / "JPN.x25519").write_text("not a key\n")
+    one_error(sky("replay", journal, "--out", tmp_path / "o9", "--seal-keys", tmp_path / "keys"), "JPN.x25519",
+              "not a usable X25519 private key")
     # --processes takes a URL too (a schema per node), checked before the run starts
     one_error(sky("network", "run", "clutter-10", "--out", tmp_path / "n", "--journal", "postgresql://h/db",
                   "--nats", "nats://127.0.0.1:9", "--processes"), "--journal", "postgresql://h/db",
