@@ -3,7 +3,6 @@ simulated Markov mode sequences, row-stochastic transition matrices, covariances
 symmetric positive-definite, the configuration's checks, and exact out-of-sequence processing."""
 
 import json
-import random
 
 import numpy as np
 import pytest
@@ -20,6 +19,7 @@ from skyweave.track.filters import make_filter
 from skyweave.track.measurement import CartesianMeasurement
 from skyweave.track.motion import ConstantVelocity, CoordinatedTurn
 from skyweave.track.tracker import make_estimator
+from tests.support.late_scans import write_late_scans
 
 LEARNT = dict(imm_learn_tpm=True, imm_tpm_counts="decided", imm_q_cv=0.01, imm_q_ct=0.1, q_omega=1e-5,
               imm_fast_q=20.0, imm_fast_q_omega=0.01, imm_sojourn_s=(150.0, 15.0), imm_tpm_prior_count=0.3)
@@ -230,21 +230,7 @@ def test_out_of_sequence_input_gives_the_in_order_tracks_with_per_track_learning
     adaptive_q's factor) is re-learnt exactly on re-processing. Each prediction gives fresh
     arrays, so the snapshots kept for re-processing stay intact (adaptive_q's arrays were shared
     with them and written in place: positions up to 9.7 m off the in-order tracks here)."""
-    lines = (manoeuvring / "detections.jsonl").read_text().splitlines(keepends=True)
-    scans: list = []
-    for ln in lines:
-        d = json.loads(ln)
-        key = (d["sensor"], d["t"])
-        if not scans or scans[-1][0] != key:
-            scans.append([key, []])
-        scans[-1][1].append(ln)
-    rnd, delayed, last = random.Random(7), [], {}
-    for (sensor, t), body in scans:
-        arrive = max(t + (rnd.uniform(0.5, 4.0) if rnd.random() < 0.33 else 0.0), last.get(sensor, -1.0))
-        last[sensor] = arrive
-        delayed.append((arrive, t, body))
-    delayed.sort(key=lambda a: (a[0], a[1]))
-    (tmp_path / "late.jsonl").write_text("".join("".join(b) for _, _, b in delayed))
+    write_late_scans(manoeuvring / "detections.jsonl", tmp_path / "late.jsonl", seed=7)
     cfg = TrackerConfig(**options)
     ref = track_files(manoeuvring / "sensors.json", manoeuvring / "detections.jsonl", tmp_path / "ref.jsonl", cfg)
     oos = track_files(manoeuvring / "sensors.json", tmp_path / "late.jsonl", tmp_path / "oos.jsonl", cfg)

@@ -2,7 +2,6 @@
 giving the in-order tracks, the IMM beating CV on manoeuvres, JPDA, 3-D with ADS-B and ships."""
 
 import json
-import random
 
 import pytest
 
@@ -11,6 +10,7 @@ from skyweave.node.score_files import score_files
 from skyweave.node.simulate import run_simulation
 from skyweave.node.track_files import track_files
 from skyweave.track.config import TrackerConfig
+from tests.support.late_scans import write_late_scans
 
 
 @pytest.fixture(scope="module")
@@ -46,24 +46,7 @@ def test_jpda_tracks_the_clutter_scenario_too(clutter100):
 
 def test_out_of_sequence_input_gives_the_in_order_tracks(clutter100, tmp_path):
     """Deliver a third of the scans up to 4 s late (keeping each sensor's own order): same tracks."""
-    lines = (clutter100 / "detections.jsonl").read_text().splitlines(keepends=True)
-    scans: list[list[str]] = []
-    for ln in lines:
-        d = json.loads(ln)
-        key = (d["sensor"], d["t"])
-        if not scans or scans[-1][0] != key:
-            scans.append([key, []])
-        scans[-1][1].append(ln)
-    rnd = random.Random(1)
-    delayed = []
-    last = {}
-    for (sensor, t), body in scans:
-        arrive = t + (rnd.uniform(0.5, 4.0) if rnd.random() < 0.33 else 0.0)
-        arrive = max(arrive, last.get(sensor, -1.0))  # a sensor's own reports stay in order
-        last[sensor] = arrive
-        delayed.append((arrive, t, body))
-    delayed.sort(key=lambda a: (a[0], a[1]))
-    (tmp_path / "late.jsonl").write_text("".join("".join(b) for _, _, b in delayed))
+    write_late_scans(clutter100 / "detections.jsonl", tmp_path / "late.jsonl", seed=1)
     ref = track_files(clutter100 / "sensors.json", clutter100 / "detections.jsonl", tmp_path / "ref.jsonl")
     oos = track_files(clutter100 / "sensors.json", tmp_path / "late.jsonl", tmp_path / "oos.jsonl")
     assert oos["out_of_sequence_scans"] > 20 and oos["late_scans"] == 0
