@@ -19,7 +19,10 @@ Drag is not observable above the sensible atmosphere, on the way up or while thr
 κ is a Schmidt consider parameter, whose prior uncertainty widens the impact ellipse but which
 measurements do not move, until the re-entry shows the real drag. Its prior follows the
 missile's range once that is known, keeping what has been learnt (an estimator restarted in the
-re-entry; :meth:`~EstimatorBank.range_prior`).
+re-entry; :meth:`~EstimatorBank.range_prior`). What the climb after a low burnout shows of the
+drag is learnt apart, once free flight is sure, by a backward filter over the climb's
+measurements that finds the burnout (:meth:`~EstimatorBank.learn_climb_drag`,
+:mod:`skyweave.warn.climb`).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from skyweave.track.association import chi2_gate
 from skyweave.track.estimator import IMM
 from skyweave.track.filters import UnscentedKalmanFilter
 from skyweave.track.sensors import MeasurementScan, SensorInfo
+from skyweave.warn.climb import ClimbDrag, ClimbMeasurement, climb_drag
 from skyweave.warn.config import WarnConfig
 from skyweave.warn.cues import LaunchEvent, ground_km
 from skyweave.warn.dynamics import BallisticMotion, EcefMeasurement
@@ -71,6 +75,19 @@ def impact_window(g: GroundPoint, config: WarnConfig) -> tuple[float, float]:
     return g.t - spread, g.t + max(config.landed_after_s, spread)
 
 
+def observe_log_k(st: dict, z: float, r: float) -> None:
+    """A scalar pseudo-measurement z of ln k with variance ``r`` folded into every mode of the IMM
+    state ``st`` (a Kalman update of the whole state: the kinematics correlated with ln k move
+    with it)."""
+    Pm = st["Pm"]
+    for j in range(Pm.shape[1]):
+        x, P = st["xm"][0, j], Pm[0, j]
+        gain = P[:, 6] / (P[6, 6] + r)
+        x += gain * (z - x[6])
+        P -= np.outer(gain, P[6, :])
+        Pm[0, j] = 0.5 * (P + P.T)
+
+
 @dataclass
 class BallisticTrack:
     """One ballistic estimator and the state of its alert.
@@ -80,7 +97,9 @@ class BallisticTrack:
     of the air track it follows; ``event``: the infrared launch event it claimed; ``impact``: its
     last predicted ground point; ``launch``: its launch extrapolated back, once found;
     ``raised``: its alert has been issued; ``range_prior``: the drag prior follows the range;
-    ``drag_prior``: that prior of ln k, (mean, σ), once it does (None: the launch prior).
+    ``drag_prior``: that prior of ln k, (mean, σ), once it does (None: the launch prior);
+    ``climb``: the measurements it took on its climb, until ``climb_done``, when the drag they
+    show (``climb_drag``, :mod:`skyweave.warn.climb`) has been learnt from them.
     """
 
     alert_id: str
@@ -100,6 +119,9 @@ class BallisticTrack:
     closed: bool = False
     range_prior: bool = False
     drag_prior: tuple[float, float] | None = None
+    climb: list = field(default_factory=list)
+    climb_done: bool = False
+    climb_drag: ClimbDrag | None = None
 
 
 class EstimatorBank:
@@ -159,7 +181,10 @@ class EstimatorBank:
         m/s², but the IMM makes free flight likely only 6-8 s after the burnout, and the
         free-flight estimate it starts from lags the thrust's last acceleration: learning the drag
         there read that lag as less drag (a 1,000-km shot at −2 σ in β learnt β 15 % higher and
-        its ellipses held the truth in 20 % of its updates instead of 94 %).
+        its ellipses held the truth in 20 % of its updates instead of 94 %). So the measurements
+        an estimator takes climbing below ``climb_fit_until_m`` are kept, and once free flight is
+        sure above it (``climb_mode_probability``) :meth:`learn_climb_drag` learns the drag they
+        show, with the burnout found looking back.
         """
         cfg = self.config
         used = np.zeros(len(scan), dtype=bool)
@@ -186,12 +211,13 @@ class EstimatorBank:
                 continue
             used[j] = True
             x_c, _ = self.imm.combined(st)
-            high = float(height_above_ellipsoid_fast(x_c[0, :3])) > cfg.drag_observable_m
+            height = float(height_above_ellipsoid_fast(x_c[0, :3]))
+            high = height > cfg.drag_observable_m
             ascending = float(x_c[0, :3] @ x_c[0, 3:6]) > 0.0  # r·v > 0: away from the centre
             boosting = st["mu"][0, FREE_FLIGHT] < 0.5
             consider = np.array([False] * 6 + [high or ascending or boosting])
             new, _ = self.imm.update(st, meas, scan.z[j:j + 1], scan.R[j:j + 1], consider=consider)
-            self._reset_drag_in_boost(new, bt.drag_prior)
+            self._reset_drag_in_boost(new, self._drag_belief(bt))
             bt.state = new
             if scan.t >= bt.t:
                 bt.t = scan.t
@@ -199,6 +225,46 @@ class EstimatorBank:
             bt.n_updates += 1
             bt.sensors.add(scan.sensor.id)
             self.n_updates += 1
+            if not bt.climb_done and cfg.climb_fit_until_m > 0.0:
+                if ascending and height <= cfg.climb_fit_until_m:
+                    bt.climb.append(ClimbMeasurement(scan.t, scan.z[j].copy(), scan.R[j].copy(), scan.model))
+                elif new["mu"][0, FREE_FLIGHT] >= cfg.climb_mode_probability:
+                    self.learn_climb_drag(bt)
+
+    def learn_climb_drag(self, bt: BallisticTrack) -> None:
+        """Learn the drag that ``bt``'s climb measurements show (:func:`~skyweave.warn.climb.climb_drag`:
+        a backward free-flight filter from the free-flight estimate now, which finds the burnout
+        and leaves out the thrust), once, and fold it into the estimate as a pseudo-measurement of
+        ln k; the climb's measurements are then dropped.
+
+        Called once free flight is sure (``climb_mode_probability``) and the missile is past
+        ``climb_fit_until_m`` or descending. The climb's evidence is independent of the drag's
+        priors (its likelihood is profiled over ln k = −ln β₀ ± 2.5 · 2 ``log_beta_sigma``, no
+        prior in it) and is kept with the estimate (``climb_drag``): a restart and the boost's
+        reset of ln k put it back.
+        """
+        cfg = self.config
+        bt.climb_done = True
+        meas, bt.climb = bt.climb, []
+        x, P, _ = self.estimate(bt, mode=FREE_FLIGHT)
+        fix = climb_drag(x, P, bt.t, meas, self.coast, self.frame,
+                         prior=(-np.log(cfg.beta0), 2.0 * cfg.log_beta_sigma),
+                         gate_probability=cfg.gate_probability, margin_s=cfg.climb_margin_s,
+                         sigma_floor=cfg.climb_sigma_floor, sigma_max=cfg.climb_sigma_max)
+        if fix is None:
+            return
+        bt.climb_drag = fix
+        observe_log_k(bt.state, fix.mean, fix.var)
+
+    def _drag_belief(self, bt: BallisticTrack) -> tuple[float, float] | None:
+        """What is known of ln k without the kinematics: the drag prior (the range's, else the
+        launch's) times the climb's evidence, as (mean, σ); None: the launch prior alone."""
+        cfg = self.config
+        if bt.climb_drag is None:
+            return bt.drag_prior
+        m, s = bt.drag_prior if bt.drag_prior is not None else (-np.log(cfg.beta0), cfg.log_beta_sigma)
+        info = 1.0 / s**2 + 1.0 / bt.climb_drag.var
+        return float((m / s**2 + bt.climb_drag.mean / bt.climb_drag.var) / info), float(np.sqrt(1.0 / info))
 
     def _reset_drag_in_boost(self, st: dict, prior: tuple[float, float] | None = None) -> None:
         """While the missile is still boosting, drag is not observable: thrust hides it. The
@@ -237,13 +303,7 @@ class EstimatorBank:
         m0, s0 = -np.log(cfg.beta0), cfg.log_beta_sigma
         info = 1.0 / s1**2 - 1.0 / s0**2
         z = (m1 / s1**2 - m0 / s0**2) / info
-        st = bt.state
-        for j in range(self.imm.r):
-            x, P = st["xm"][0, j], st["Pm"][0, j]
-            gain = P[:, 6] / (P[6, 6] + 1.0 / info)
-            x += gain * (z - x[6])
-            P -= np.outer(gain, P[6, :])
-            st["Pm"][0, j] = 0.5 * (P + P.T)
+        observe_log_k(bt.state, z, 1.0 / info)
         bt.drag_prior = (float(m1), float(s1))
 
     # ------------------------------------------------------------------ air tracks
@@ -341,6 +401,8 @@ class EstimatorBank:
             fresh = self.seed(picture, i, alt, climb)
             bt.state, bt.t, bt.t_meas, bt.n_updates = fresh, t, t, 0
             bt.range_prior, bt.drag_prior = False, None
+            if bt.climb_drag is not None:  # what the climb showed of the drag stays true
+                observe_log_k(bt.state, bt.climb_drag.mean, bt.climb_drag.var)
             self.n_restarted += 1
 
     # ------------------------------------------------------------------ merging and retiring
@@ -426,4 +488,4 @@ class EstimatorBank:
 
 
 __all__ = ["BETA_BY_RANGE", "BOOST", "FREE_FLIGHT", "BallisticTrack", "EstimatorBank",
-           "beta_for_range", "impact_window"]
+           "beta_for_range", "impact_window", "observe_log_k"]

@@ -34,6 +34,18 @@ class WarnConfig:
     q_k: float = 1e-8                   # random walk of ln k (1/s)
     # above this height (m), or in boost, or climbing, ln k is a consider parameter
     drag_observable_m: float = 70_000.0
+    # the drag learnt on the climb after burnout (:mod:`skyweave.warn.climb`): the measurements
+    # an estimator takes while climbing below this height (m; 0: not at all) are kept, and once
+    # free flight is sure above it (``climb_mode_probability``) a backward filter over them finds
+    # the burnout and what they say of ln k ...
+    climb_fit_until_m: float = 85_000.0
+    climb_mode_probability: float = 0.99
+    # ... leaving out the measurements within this (s) of the newest one under thrust ...
+    climb_margin_s: float = 1.0
+    # ... with at least this σ of ln k (the model atmosphere's own error), and only if at most
+    # this one (weaker evidence rests on a likelihood too flat to be taken as Gaussian)
+    climb_sigma_floor: float = 0.1
+    climb_sigma_max: float = 0.5
     gate_probability: float = 0.9999    # χ² gate of a radar measurement to an estimator
     # free-flight mode probability from which the impact is predicted
     coast_threshold: float = 0.9
