@@ -36,8 +36,13 @@ About 9 min on the standard 2-core machine (``--quick``: about 4 min). Needs ``n
    durable subscription stopped, its own frames lost on the way) for 25 s (15 s with
    ``--quick``), then healed. Reconvergence = wall time from the heal to the first picture
    sample (one at every scan) from which JPN's picture and every other node's agree on network
-   track numbers (≥ 95 % of the shared source tracks) and each holds what the others have
-   reported to it for 3 s (≥ 90 %, or all but one) for the rest of the run. The agreement of
+   track numbers (≥ 95 % of the shared source tracks) and each holds what the others report to
+   it (≥ 90 %, or all but one) for the rest of the run. What a node reports to a partner is what
+   it was seen to send that partner (per recipient: each partner gets its own estimates, under
+   their own track ids, docs/fusion.md "Who reports what to whom"): every report stream sent to
+   it for 3 s and not ended by a "deleted" report, last sent no more than 10 s ago; the
+   partner holds it when its picture has that source track from a report no more than 5 s older
+   than the newest sent. The agreement of
    every pair at the end is printed too: a track merged under a number that only a report not
    releasable to some partner carries stays under its old number there, with or without a
    partition. Lost = frames sent to a node that it never admitted; double-counted = frames
@@ -87,6 +92,8 @@ P = 1.0  # GOSPA order
 AGREE = 0.95
 COMPLETE = 0.9
 LAG_S = 3.0
+SILENT_S = 10.0  # the fuser's silence_timeout_s: a report older than this is a silent holder's
+FRESH_S = LAG_S + 2.0  # a receiver is current on a stream when it holds a report this close (s) to the newest sent
 
 
 # --------------------------------------------------------------------------- helpers
@@ -396,13 +403,16 @@ def _proc_cpu(pid: int) -> float | None:
 
 
 class Wire:
-    """A node's link to the bus: counts frames sent to each nation; when cut, what it publishes is lost."""
+    """A node's link to the bus: counts frames sent to each nation and records, per recipient,
+    the report streams it was sent; when cut, what it publishes is lost (and not recorded)."""
 
     def __init__(self, bus):
         self.bus = bus
         self.cut = False
         self.lost = 0
         self.sent: Counter = Counter()
+        # recipient -> "NATION:track_id" -> [scenario t of the stream's first report, of its last]
+        self.streams: dict[str, dict[str, list[float]]] = defaultdict(dict)
         self._lock = threading.Lock()
 
     def publish(self, subject, data, *, msg_id=None):
@@ -411,9 +421,30 @@ class Wire:
             self.lost += 1
             return
         self.bus.publish(subject, data, msg_id=msg_id)
+        body = decode_body(kind, decode_envelope(data).payload) if kind != "status" else None
         with self._lock:
             self.sent[recipient] += 1
-            self.sent[recipient, "items"] += len(decode_body(kind, decode_envelope(data).payload)) if kind != "status" else 1
+            self.sent[recipient, "items"] += len(body) if body is not None else 1
+            if kind == "tracks":
+                streams = self.streams[recipient]
+                for r in body:
+                    key = f"{r.nation}:{r.track_id}"
+                    if r.status == "deleted":
+                        streams.pop(key, None)
+                    elif key in streams:
+                        streams[key][1] = max(streams[key][1], r.t)
+                    else:
+                        streams[key] = [r.t, r.t]
+
+    def open_streams(self, recipient: str, t: float) -> dict[str, float]:
+        """The source keys this node reports to ``recipient`` at scenario time ``t`` (s), each
+        with the time of its newest report sent (s): streams sent, not ended by a "deleted"
+        report, begun at least ``LAG_S`` before ``t`` and last reported no more than ``SILENT_S``
+        before it (a report older than that is a silent holder's, which the recipient may
+        drop)."""
+        with self._lock:
+            return {k: t1 for k, (t0, t1) in self.streams.get(recipient, {}).items()
+                    if t0 <= t - LAG_S and t1 >= t - SILENT_S}
 
     def subscribe(self, subject, handler, **kw):
         return self.bus.subscribe(subject, handler, **kw)
@@ -425,15 +456,6 @@ class Wire:
         self.bus.close()
 
 
-def _reported_to(sender: NationNode, receiver: str) -> set[str]:
-    pic = sender.last_picture
-    if pic is None:
-        return set()
-    rel = pic.releasable_to
-    return {k for i, src in enumerate(pic.sources) if pic.responsible[i] and receiver in rel[i]
-            for k in src if k.startswith(sender.nation + ":")}
-
-
 def _source_ntn(node: NationNode) -> dict[str, str]:
     pic = node.last_picture
     if pic is None:
@@ -441,20 +463,31 @@ def _source_ntn(node: NationNode) -> dict[str, str]:
     return {k: str(pic.ntn[i]) for i, src in enumerate(pic.sources) for k in src}
 
 
-def _snapshot(nodes, t, history):
+def _snapshot(nodes, wires, t):
+    """One sample at scenario time ``t``: per pair, the agreement on network track numbers, and
+    per (receiver a, sender b) the share of what b has been reporting to a (its report streams to
+    a, :meth:`Wire.open_streams`: with per-recipient reporting, the estimates b sends a, under
+    their own track ids) that a's picture holds from a report no more than ``FRESH_S`` older
+    than the newest b sent, with the number missing and which."""
     pics = {n: _source_ntn(x) for n, x in nodes.items()}
-    reported = {(a, b): _reported_to(nodes[b], a) for a in nodes for b in nodes if a != b}
-    earlier = next((r for r in reversed(history) if r["t"] <= t - LAG_S), None)
-    row = {"t": t, "wall": time.monotonic(), "agree": {}, "complete": {}, "reported": reported}
-    for (a, b), now in reported.items():
-        if a < b:
-            # numbers both know: a report whose number's owner never told a nation reaches it
-            # unnumbered (no existence leaks, docs/messages.md), which is no disagreement
-            shared = {k for k in pics[a].keys() & pics[b].keys() if pics[a][k] and pics[b][k]}
-            row["agree"][a, b] = sum(pics[a][k] == pics[b][k] for k in shared) / len(shared) if shared else 1.0
-        want = now & earlier["reported"].get((a, b), set()) if earlier is not None else set()
-        missing = len(want - pics[a].keys())
-        row["complete"][a, b] = (1.0 - missing / len(want) if want else 1.0, missing)
+    row = {"t": t, "wall": time.monotonic(), "agree": {}, "complete": {}, "missing": {}}
+    for a in nodes:
+        for b in nodes:
+            if a == b:
+                continue
+            if a < b:
+                # numbers both know: a report whose number's owner never told a nation reaches it
+                # unnumbered (no existence leaks, docs/messages.md), which is no disagreement
+                shared = {k for k in pics[a].keys() & pics[b].keys() if pics[a][k] and pics[b][k]}
+                row["agree"][a, b] = sum(pics[a][k] == pics[b][k] for k in shared) / len(shared) if shared else 1.0
+            want = wires[b].open_streams(a, t)
+            held = nodes[a].remote
+            # held: in a's picture, from a report no more than FRESH_S older than b's newest
+            gone = sorted(k for k, t1 in want.items()
+                          if k not in pics[a] or getattr(held.get(k), "t", -math.inf) < t1 - FRESH_S)
+            row["complete"][a, b] = (1.0 - len(gone) / len(want) if want else 1.0, len(gone))
+            if gone:
+                row["missing"][a, b] = gone
     return row
 
 
@@ -505,7 +538,7 @@ def partition_run(tmp: Path, duration: float, cut_s: float, speed: float = 1.0) 
             nodes[victim].receiver.start()
             marks["heal"] = time.monotonic()
             marks["heal_t"] = t
-        history.append(_snapshot(nodes, t, history))  # at every scan (about every 0.1-0.5 s)
+        history.append(_snapshot(nodes, wires, t))  # at every scan (about every 0.1-0.5 s)
 
     try:
         drive(nodes, DetectionsFile(folder / "detections.jsonl", sensors), sensors, pace=pace)
@@ -543,7 +576,7 @@ def partition_run(tmp: Path, duration: float, cut_s: float, speed: float = 1.0) 
             "lost": sum(max(sent[n] - admitted[n], 0) for n in nations),
             "admitted_twice": sum(max(admitted[n] - sent[n], 0) for n in nations),
             "picture_duplicates": dups, "lost_on_the_cut_link": wires[victim].lost,
-            "history": [{k: v for k, v in r.items() if k != "reported"} for r in history]}
+            "history": history}
 
 
 # --------------------------------------------------------------------------- report
@@ -684,6 +717,17 @@ def report_partition(r: dict) -> bool:
     print(f"\nrejections (duplicates are redeliveries dropped by message id): {r['rejected']}; reports handed to nodes = reports sent: {r['reports_match']}")
     print("\nagreement on network track numbers at the end, per pair: " + ", ".join(
         f"{a}-{b} {v:.3f}" for (a, b), v in sorted(last["agree"].items())))
+    after = [h for h in r["history"] if h["t"] >= r["t_heal"]]
+    held = [h for h in after if not _converged(h, "JPN")]
+    print(f"\nsamples after the heal: {len(after)}, of them not converged: {len(held)}"
+          + (f" (the last at t = {held[-1]['t']:.1f} s)" if held else ""))
+    if held:
+        h = held[-1]
+        print("  in it, agreement below 95 %: " + (", ".join(f"{a}-{b} {v:.3f}" for (a, b), v in sorted(h["agree"].items())
+                                                        if v < AGREE and "JPN" in (a, b)) or "none"))
+        print("  reported streams missing from the receiver's picture (receiver <- sender: keys): " + ("; ".join(
+            f"{a} <- {b}: {', '.join(ks[:6])}{' ...' if len(ks) > 6 else ''}" for (a, b), ks in sorted(h["missing"].items())
+            if "JPN" in (a, b)) or "none"))
     ok = rc is not None and rc < 5.0 and r["lost"] == 0 and r["admitted_twice"] == 0 and not sum(r["picture_duplicates"].values())
     print(f"\ngoals reconvergence < 5 s, 0 lost, 0 double-counted: {'met' if ok else 'NOT met'}\n", flush=True)
     return ok

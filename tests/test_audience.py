@@ -242,7 +242,8 @@ def test_a_reporter_the_others_do_not_hear_follows_their_number():
     JPN does not hear AUS's number, so AUS's own, though smaller, is no reporter's toward JPN:
     AUS follows JPN's number, as JPN keeps it."""
     f = Fuser("AUS")
-    f.update(9.0, _set("AUS", ["A-1"], [0.0], [9], [("AUS", "GBR", "JPN")], t=9.0), TrackSet.empty(3))
+    f.update(9.0, _set("AUS", ["A-1"], [0.0], [9], [("AUS", "GBR", "JPN")], t=9.0), TrackSet.empty(3),
+             {"GBR": AudienceTracks.of(["AUS:A-1"], [0], [9])})        # reported to the UK only
     assert f.local_state()["AUS:A-1"][0] == "AUS-N00001"
     for t in (10.0, 11.0):
         pic = f.update(t, _set("AUS", ["A-1"], [0.0], [9], [("AUS", "GBR", "JPN")], t=t),

@@ -106,7 +106,10 @@ def test_a_retired_number_that_loses_its_conflict_is_revived():
 def test_a_node_not_responsible_follows_the_number_the_reporter_uses():
     """Rule a': USA reports the object under JPN-N00009 although AUS first merged it the other way."""
     f = Fuser("AUS")
-    f.update(0.0, tracks("AUS", [("a", 0, 0, 8, "")]), none())                       # AUS-N00001
+    # AUS numbers its track after it first heard the USA's number (the USA's track does not
+    # associate yet): its own number does not stand beside the reporter's
+    pic = f.update(0.0, tracks("AUS", [("a", 0, 0, 8, "")]), tracks("USA", [("u", 40_000, 0, 13, "USA-N00004")]))
+    assert pic.find("AUS:a") >= 0 and pic.local_ntn.tolist() == ["AUS-N00001"]
     pic = f.update(1.0, tracks("AUS", [("a", 0, 0, 8, "")], t=1.0), tracks("USA", [("u", 40, 0, 13, "USA-N00004")], t=1.0))
     assert pic.local_report.tolist() == [False] and pic.ntn.tolist() == ["USA-N00004"]
     assert f.resolve("AUS-N00001") == "USA-N00004"
@@ -114,6 +117,39 @@ def test_a_node_not_responsible_follows_the_number_the_reporter_uses():
     pic = f.update(2.0, tracks("AUS", [("a", 0, 0, 8, "")], t=2.0), tracks("USA", [("u", 40, 0, 13, "JPN-N00009")], t=2.0))
     assert pic.ntn.tolist() == ["JPN-N00009"] and pic.local_ntn.tolist() == ["JPN-N00009"]
     assert ("USA-N00004", "JPN-N00009") in pic.events.merged
+
+
+def test_a_number_sent_before_hearing_the_reporter_stands_beside_the_reporters():
+    """Rule a': AUS numbered the object and sent its number to the USA before it heard the USA's;
+    the USA's report in hand predates the USA hearing AUS's number. AUS keeps the smaller number
+    (the USA takes it too, rule b) instead of showing the USA's old one for a report; if the USA
+    still carries its own after the grace (number_grace_s), AUS follows it after all."""
+    f = Fuser("AUS")
+    f.update(0.0, tracks("AUS", [("a", 0, 0, 8, "")]), none())                       # AUS-N00001, sent to all
+    for t in (1.0, 2.0):
+        pic = f.update(t, tracks("AUS", [("a", 0, 0, 8, "")], t=t), tracks("USA", [("u", 40, 0, 13, "USA-N00004")], t=t))
+        assert pic.local_report.tolist() == [False] and pic.ntn.tolist() == ["AUS-N00001"]
+    # the USA's next report carries the smaller number: nothing changes
+    pic = f.update(3.0, tracks("AUS", [("a", 0, 0, 8, "")], t=3.0), tracks("USA", [("u", 40, 0, 13, "AUS-N00001")], t=3.0))
+    assert pic.ntn.tolist() == ["AUS-N00001"]
+    # a reporter that keeps its own number past the grace is followed
+    g = Fuser("AUS", FuserConfig(number_grace_s=4.0))
+    g.update(0.0, tracks("AUS", [("a", 0, 0, 8, "")]), none())
+    seen = [g.update(t, tracks("AUS", [("a", 0, 0, 8, "")], t=t),
+                     tracks("USA", [("u", 40, 0, 13, "USA-N00004")], t=t)).ntn.tolist() for t in (1.0, 3.0, 5.0, 6.0)]
+    assert seen == [["AUS-N00001"], ["AUS-N00001"], ["USA-N00004"], ["USA-N00004"]]
+
+
+def test_a_number_not_sent_to_the_reporter_does_not_stand_beside_its_number():
+    """Rule a': AUS's track may not go to the USA, which never hears AUS's number: AUS follows."""
+    def mine(t):
+        return TrackSet.from_lists(nation="AUS", local_id=["a"], t=t, x=[[0.0, 0.0, 0.0, 0.0]],
+                                   P=[np.diag([1e4, 1e4, 100.0, 100.0])], quality=[8], releasable_to=("AUS", "JPN"))
+
+    f = Fuser("AUS")
+    assert f.update(0.0, mine(0.0), none()).ntn.tolist() == ["AUS-N00001"]
+    pic = f.update(1.0, mine(1.0), tracks("USA", [("u", 40, 0, 13, "USA-N00004")], t=1.0))
+    assert pic.ntn.tolist() == ["USA-N00004"]
 
 
 def test_conflicting_claims_go_to_the_strongest_claim():
@@ -264,3 +300,47 @@ def test_the_node_must_pass_its_own_and_partner_tracks_apart():
         f.update(0.0, none(), tracks("AUS", [("a", 0, 0, 10, "")]))
     with pytest.raises(ValueError, match="more than once"):
         f.update(0.0, none(), TrackSet.concat([tracks("JPN", [("j", 0, 0, 10, "")]), tracks("JPN", [("j", 5, 0, 10, "")])]))
+
+
+def test_a_split_number_stays_with_the_track_reported_to_most_partners():
+    """Rule d with reporting per recipient: the USA and Japan report one object to each other (each
+    p's own report is no claim on p's behalf), neither holds it network-wide, and the USA also
+    reports it to Australia and the UK, who hear only the USA's track. When the two tracks part,
+    the USA's keeps the number at the USA (it did at Japan, whose own track had no claim; the
+    USA gave it to Japan's, whose report claimed with a better quality: the two pictures crossed
+    numbers and Australia's and the UK's saw the USA's track renumbered)."""
+    from skyweave.fuse import AudienceTracks
+
+    aud = {p: AudienceTracks.of(["USA:u"], [0], [9]) for p in ("AUS", "GBR", "JPN")}
+
+    def jpn(x, t):
+        return TrackSet.from_lists(nation="JPN", local_id=["j"], t=t, x=[[x, 0.0, 0.0, 0.0]],
+                                   P=[np.diag([1e4, 1e4, 100.0, 100.0])], quality=[12], ntn=["USA-N00037"],
+                                   releasable_to=("JPN", "USA"))
+
+    also = {"JPN:j": {"USA": 12}}
+    f = Fuser("USA", FuserConfig(split_after=1, ntn_start=37))
+    pic = f.update(0.0, tracks("USA", [("u", 0, 0, 9, "")]), none(), aud)
+    assert pic.ntn.tolist() == ["USA-N00037"]
+    for t in (1.0, 2.0):
+        pic = f.update(t, tracks("USA", [("u", 0, 0, 9, "")], t=t), jpn(40.0, t), aud, also)
+        assert pic.n_sources.tolist() == [2] and pic.ntn.tolist() == ["USA-N00037"]
+        assert not pic.responsible.any() and all(pic.audience_report[p].tolist() == [True] for p in aud)
+    pic = f.update(3.0, tracks("USA", [("u", 0, 0, 9, "")], t=3.0), jpn(30_000.0, 3.0), aud, also)
+    assert pic.n_sources.tolist() == [1, 1]
+    assert pic.ntn[pic.find("USA:u")] == "USA-N00037" and pic.ntn[pic.find("JPN:j")] != "USA-N00037"
+
+
+def test_a_fresh_number_of_the_reporter_does_not_replace_an_old_one_it_was_sent():
+    """Rule a': the USA has reported its number for 20 s when Japan's fresh track of the object
+    (numbered while it stood alone) joins it and Japan reports it: Japan follows the USA's number
+    (its own, issued after it heard the USA's, does not count), so the USA keeps its own instead
+    of taking Japan's smaller one (which showed the two swapped for a grace period)."""
+    f = Fuser("USA")
+    for t in (0.0, 10.0, 20.0):
+        assert f.update(t, tracks("USA", [("u", 0, 0, 8, "")], t=t), none()).ntn.tolist() == ["USA-N00001"]
+    pic = f.update(21.0, tracks("USA", [("u", 0, 0, 8, "")], t=21.0), tracks("JPN", [("j", 40, 0, 13, "JPN-N00007")], t=21.0))
+    assert pic.local_report.tolist() == [False] and pic.ntn.tolist() == ["USA-N00001"]
+    # while Japan's reports carry its own number the USA's stands; once they carry the USA's, as one
+    pic = f.update(22.0, tracks("USA", [("u", 0, 0, 8, "")], t=22.0), tracks("JPN", [("j", 40, 0, 13, "USA-N00001")], t=22.0))
+    assert pic.ntn.tolist() == ["USA-N00001"] and pic.events.issued == ()

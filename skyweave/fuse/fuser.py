@@ -89,6 +89,10 @@ class FuserConfig(Configurable):
     alias_ttl_s: float = _p(
         600.0, "a retired network track number is remembered this long (s) after last heard",
         lo=0.0)
+    number_grace_s: float = _p(
+        4.0, "rule a′: how long (s) this node's own number, sent to the reporter before it heard "
+        "the reporter's, stands beside a report still carrying the reporter's (a report made "
+        "before the reporter heard it)", lo=0.0)
     ntn_start: int = _p(1, "first number of this node's block", lo=0)
     ntn_digits: int = _p(5, "digits of the number in an NTN such as 'JPN-N00001'", lo=1, hi=12)
 
@@ -224,6 +228,25 @@ class FusedPicture:
                 f"{int(self.responsible.sum())} reported by this node)")
 
 
+#: rule d: the weight of one partner reported to in a claim on a contested number (above any
+#: reporting claim score, q·R + rank < 2³²)
+_BREADTH = 1 << 32
+
+
+def _reach(a: "_Aligned", also_to) -> np.ndarray:
+    """(M,) per partner track of an update, how many nations its sender reports the object to:
+    those its report names (``also_to``), else its marking's, the sender left out."""
+    tracks, L = a.tracks, a.n_local
+    K = len(tracks)
+    if K == L:
+        return np.zeros(0, dtype=np.int64)
+    keys = a.keys[L:].tolist()
+    marks = tracks.take(np.arange(L, K)).releasable_to
+    said = also_to or {}
+    return np.array([len(said[k]) if k in said else len(set(m) - {n})
+                     for k, m, n in zip(keys, marks, tracks.nation[L:].tolist())], dtype=np.int64)
+
+
 def _empty_str(n: int = 0) -> np.ndarray:
     return np.full(n, "", dtype="<U1")
 
@@ -296,7 +319,8 @@ class Fuser:
         self.nation = nation
         self.config = config or FuserConfig()
         cfg = self.config
-        self.numbering = Numbering(nation, cfg.ntn_start, cfg.ntn_digits, cfg.alias_ttl_s)
+        self.numbering = Numbering(nation, cfg.ntn_start, cfg.ntn_digits, cfg.alias_ttl_s,
+                                   cfg.number_grace_s, cfg.silence_timeout_s)
         self.block = self.numbering.block
         self.aliases = self.numbering.aliases
         self._pairs = AssociationMemory()
@@ -308,6 +332,14 @@ class Fuser:
         # it was last heard from its owner or held by a local track (s)
         self._released: dict[str, set[str]] = {}
         self._released_t: dict[str, float] = {}
+        # rule a′: per local track (source key), the number it carried in the last picture,
+        # since which update (a count), the nations this node sent a report carrying it to, and
+        # since when (s);
+        # per partner report number, the update that first heard it, and when (s) it was first
+        # and last heard
+        self._updates = 0
+        self._carried: dict[str, tuple[str, int, frozenset, float]] = {}
+        self._heard: dict[str, list] = {}
 
     # ------------------------------------------------------------------ public
 
@@ -364,7 +396,13 @@ class Fuser:
         responsible[local_group] = responsible_l
         local_index = np.full(n_groups, -1, dtype=np.intp)
         local_index[local_group] = np.arange(L)
-        contributors = Contributors(group=group, key=a.keys, raw=raw, claim=claim, live=live)
+        num_claim = self._number_claims(a, claim, prev, audiences, also_to)
+        self._updates += 1
+        told, since, heard, heard_t, since_t = self._carried_and_heard(t, a.keys[:L], raw, L)
+        reach = np.r_[np.array([len(x) for x in told[:L]], dtype=np.int64), _reach(a, also_to)]
+        contributors = Contributors(group=group, key=a.keys, raw=raw, claim=num_claim, live=live,
+                                    told=told, since=since, heard=heard, heard_t=heard_t, reach=reach,
+                                    since_t=since_t)
         gntn, nev = self.numbering.assign(t, contributors, n_groups, responsible, local_index)
         # 5. the picture
         took = tuple(sorted(gntn[local_group[responsible_l & ~prev.holding]].tolist()))
@@ -378,10 +416,115 @@ class Fuser:
         if audiences is not None:
             report_to, stopped_to = self._decide_recipients(a, group, n_groups, live, audiences, also_to or {})
             picture = replace(picture, audience_report=report_to, audience_stopped=stopped_to)
+        self._remember_carried(t, a.keys[:L], picture, tracks, L, audiences)
         self._reporting = ReportingMemory.after(a.keys[:L], responsible_l, tracks.quality[:L],
                                                 beaten)
         self.t_last = t
         return picture
+
+    def _number_claims(self, a: _Aligned, claim: np.ndarray, prev: ReportingMemory, audiences,
+                       also_to) -> np.ndarray:
+        """(K,) each track's claim on a contested number (rule d), with reporting per recipient
+        (``audiences`` given; else the reporting claims ``claim`` unchanged): first the number
+        of partners the track's estimate is reported to, then its reporting claim. A partner's
+        live report counts the nations it says it reports the object to (``also_to``, else its
+        marking, the sender left out); this node's own track the partners it reported the
+        object to after the last update, and claims with the best quality it reported to any
+        of them where it does not hold the network-wide responsibility.
+
+        So the two nodes at a split compare the same thing. With per-recipient reporting, two
+        nodes often both report an object to each other while neither holds it network-wide:
+        each saw the other's report as a live claim and its own track as none, and each gave
+        the number to the other's track (over NATS, BM1 at 262 s: Japan's and the USA's pictures
+        crossed numbers, and Australia and the UK, who hear the USA's track only, saw it
+        renumbered twice). The track reported to most partners keeps the number: the one
+        the nations that hear only it know by that number."""
+        if audiences is None:
+            return claim
+        tracks, L = a.tracks, a.n_local
+        K = len(tracks)
+        breadth = np.zeros(K, dtype=np.int64)
+        sent = np.zeros((L, len(audiences)), dtype=bool)
+        best_q = np.full(L, -1, dtype=np.int64)
+        for j, (p, aud) in enumerate(audiences.items()):
+            mem = self._reporting_to.get(p)
+            if mem is None or not len(aud.keys):
+                continue
+            r = mem.recall(aud.keys)
+            li = aud.local_index
+            ok = r.holding & (li >= 0) & (li < L)
+            sent[li[ok], j] = True
+            np.maximum.at(best_q, li[ok], r.reported_q[ok])
+        breadth[:L] = sent.sum(axis=1)
+        nations = tuple(sorted(set(tracks.nation.tolist()) | {self.nation}))
+        R = len(nations)
+        out = claim.copy()
+        own = (~prev.holding) & (best_q >= 0)
+        out[:L] = np.where(own, track_claims(best_q, np.full(L, nations.index(self.nation)), R, own), claim[:L])
+        breadth[L:] = _reach(a, also_to)
+        return np.where(out >= 0, breadth * _BREADTH + out, -1)
+
+    def _carried_and_heard(self, t: float, local_keys: np.ndarray, raw: np.ndarray, L: int):
+        """For rule a′ (:func:`skyweave.fuse.ntn._own_with_reporter`), (K,) each: the nations
+        this node sent each own track's raw number to and since which update the track carries
+        it (empty, inf for partners' tracks); the update that first heard each partner track's
+        raw number and when (s) (inf for its own). Updates are counted, not timed: a node's
+        clock is its newest data time, and several updates share one. Moves on the first-heard
+        record (forgotten ``alias_ttl_s`` after last heard)."""
+        K = len(raw)
+        told = np.empty(K, dtype=object)
+        told[:] = [frozenset()] * K
+        since = np.full(K, np.inf)
+        heard = np.full(K, np.inf)
+        heard_t = np.full(K, np.inf)
+        since_t = np.full(K, np.inf)
+        for i, k in enumerate(local_keys.tolist()):
+            c = self._carried.get(k)
+            if c is not None and c[0] and c[0] == raw[i]:
+                told[i], since[i], since_t[i] = c[2], c[1], c[3]
+        for i in range(L, K):
+            n = raw[i]
+            if n:
+                h = self._heard.setdefault(n, [self._updates, t, t])
+                h[2] = t
+                heard[i], heard_t[i] = h[0], h[1]
+        ttl = self.config.alias_ttl_s
+        for n in [n for n, h in self._heard.items() if t - h[2] > ttl]:
+            del self._heard[n]
+        return told, since, heard, heard_t, since_t
+
+    def _remember_carried(self, t: float, local_keys: np.ndarray, picture: "FusedPicture",
+                          tracks: TrackSet, L: int, audiences) -> None:
+        """Move on each local track's carried number: since when (s) it carries it, and the
+        nations a report carrying it went to in this update (per recipient where
+        ``audiences`` are given, else every nation of its marking while this node reports it;
+        a partner not in the number's lineage gets the report without it)."""
+        sent: list[set] = [set() for _ in range(L)]
+        if audiences is not None:
+            for p, aud in audiences.items():
+                rep = picture.audience_report.get(p)
+                if rep is None:
+                    continue
+                for li in aud.local_index[rep].tolist():
+                    if 0 <= li < L:
+                        sent[li].add(p)
+        elif L:
+            marks = tracks.take(np.arange(L)).releasable_to
+            for i in np.flatnonzero(picture.local_report).tolist():
+                sent[i].update(m for m in marks[i] if m != self.nation)
+        new: dict[str, tuple[str, float, frozenset]] = {}
+        for i, k in enumerate(local_keys.tolist()):
+            n = str(picture.local_ntn[i])
+            if not n:
+                continue
+            to = picture.local_ntn_to[i] if i < len(picture.local_ntn_to) else None
+            got = sent[i] if to is None else {p for p in sent[i] if p in to}
+            c = self._carried.get(k)
+            if c is not None and c[0] == n:
+                new[k] = (n, c[1], c[2] | frozenset(got), c[3])
+            else:
+                new[k] = (n, self._updates, frozenset(got), t)
+        self._carried = new
 
     def _decide_recipients(self, a: _Aligned, group: np.ndarray, n_groups: int, live: np.ndarray,
                            audiences: dict[str, AudienceTracks], also_to: dict[str, dict[str, int]]):

@@ -176,7 +176,14 @@ class Contributors:
     ("NATION:local_id", the tie-break); ``raw``: the number it carries as its source gives it
     ('' none, see :meth:`Numbering.carried`); ``claim``: its reporting-claim score (−1 none,
     :func:`skyweave.fuse.responsibility.track_claims`); ``live``: a partner's report no older than
-    the silence timeout (always False for this node's own tracks).
+    the silence timeout (always False for this node's own tracks). For rule a′
+    (:func:`_own_with_reporter`), optional: ``told`` (K,) the nations this node has sent an own
+    track's raw number to (an empty set elsewhere), ``since`` (K,) since which of the fuser's
+    updates (a count) an own track has carried its raw number, ``heard`` (K,) the update that
+    first heard a partner track's raw number and ``heard_t`` (K,) when (s) (inf elsewhere),
+    ``reach`` (K,) how many nations the track's number goes to (an own track: ``told``; a
+    partner's report: the nations its sender says it reports the object to), ``since_t`` (K,)
+    since when (s) an own track has carried its raw number.
     """
 
     group: np.ndarray
@@ -184,6 +191,12 @@ class Contributors:
     raw: np.ndarray
     claim: np.ndarray
     live: np.ndarray
+    told: np.ndarray | None = None
+    since: np.ndarray | None = None
+    heard: np.ndarray | None = None
+    heard_t: np.ndarray | None = None
+    reach: np.ndarray | None = None
+    since_t: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -205,7 +218,10 @@ class Numbering:
     the last picture (``local_keys``, ``local_ntn``: source keys and NTNs, (L,) each).
     """
 
-    def __init__(self, nation: str, start: int, digits: int, alias_ttl_s: float):
+    def __init__(self, nation: str, start: int, digits: int, alias_ttl_s: float, grace_s: float = 4.0,
+                 old_after_s: float = 10.0):
+        self.grace_s = float(grace_s)   # rule a′: FuserConfig.number_grace_s (s)
+        self.old_after_s = float(old_after_s)   # rule a′: FuserConfig.silence_timeout_s (s)
         self.block = NtnBlock(nation, start, digits)
         self.aliases = AliasTable(alias_ttl_s)
         self.local_keys = np.zeros(0, dtype="<U1")
@@ -247,7 +263,7 @@ class Numbering:
         heard = np.unique(raw[raw != ""]).tolist()
         self.block.observe(heard)
         self.aliases.touch(heard, t)
-        cand, use = self._candidates(tracks, n_groups, responsible)
+        cand, use = self._candidates(t, tracks, n_groups, responsible)
         gntn, use_after, contested, revived = self._settle(tracks, n_groups, cand, use)
         dropped = (use != "") & (use_after == "")
         merged = self._merge(group, np.where(dropped, "", cand), gntn, t)
@@ -263,10 +279,12 @@ class Numbering:
         return gntn, NumberingEvents(tuple(merged), tuple(sorted(set(contested))), tuple(issued),
                                      tuple(revived))
 
-    def _candidates(self, tracks: Contributors, n_groups: int, responsible: np.ndarray):
+    def _candidates(self, t: float, tracks: Contributors, n_groups: int, responsible: np.ndarray):
         """(cand, use), (K,) each: every track's raw number resolved through the aliases, and
         the candidates the group may take, where a group that follows a reporter (rule a′) keeps
-        only that reporter's number, raw (its alias, if any, is forgotten: it is in use again).
+        only that reporter's number, raw (its alias, if any, is forgotten: it is in use again),
+        and this node's own number where it is *established with the reporter*
+        (:func:`_own_with_reporter`): the smaller of the two then wins.
         """
         raw, group = tracks.raw, tracks.group
         auth = _authorities(tracks, responsible)
@@ -276,7 +294,9 @@ class Numbering:
         use = cand.copy()
         follow = np.zeros(n_groups, dtype=bool)
         follow[group[auth]] = True
-        use[follow[group] & ~auth] = ""
+        beside, instead = _own_with_reporter(t, tracks, auth, follow, self.grace_s, self.old_after_s)
+        keep = (auth & ~instead[group]) | beside
+        use[follow[group] & ~keep] = ""
         return cand, use
 
     def _settle(self, tracks: Contributors, n_groups: int, cand: np.ndarray, use: np.ndarray):
@@ -344,3 +364,59 @@ def _authorities(tracks: Contributors, responsible: np.ndarray) -> np.ndarray:
     first = np.r_[True, g[1:] != g[:-1]]
     auth[order[first]] = True
     return auth
+
+
+def _own_with_reporter(t: float, tracks: Contributors, auth: np.ndarray, follow: np.ndarray,
+                       grace_s: float, old_after_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """(K,) mask of this node's own tracks whose number stays a candidate beside the reporter's
+    in a group that follows a reporter (rule a′), at time ``t`` (s): the track carried its number
+    at an update before the one that first heard the reporter's, less than ``grace_s`` ago, and this
+    node sent its number to the reporter's nation and to at least as many nations as the
+    reporter says it reports the object to (``tracks.told``, ``since``, ``heard``, ``reach``).
+    The smaller number then wins. (Where the reporter's number reaches more nations, they
+    already know the object by it: in process, at start-up, Japan's own number for an
+    airliner that only Japan and the USA track, sent to the USA alone, replaced the USA's
+    number that Australia and the UK had been shown.)
+
+    Two nodes that numbered one object each before hearing the other (over NATS the node
+    processes hear each other seconds late at start-up; an aircraft entering two nations'
+    coverage at once) each sent the other its number. The reporter takes the smaller one (rule
+    b), or counts its own alike if it follows this node in turn; but its report in hand was made
+    before it heard this node's number, and following it showed the reporter's old number for
+    one report (Australia's picture at start-up, and for the USA's F/A-18 no. 2 at 186 s, over
+    NATS), or swapped the two at every report where both follow each other. A number this node
+    issued after it heard the reporter's does not count: the reporter's number stands. And if
+    the reporter still carries its own number ``grace_s`` after this node first heard it, this
+    node follows it after all (the reporter may follow a third node's number that this node
+    cannot hear).
+
+    And (G,) mask of the groups where the own number stands *instead of* the reporter's: this
+    node carried it for ``old_after_s`` (the silence timeout) or more before it first heard the
+    reporter's, longer than nodes take to hear each other at start-up. The reporter
+    then had heard it (it was sent to it) and numbered its own track before that track joined
+    this object (a fresh track, its number issued while it stood alone); it follows this
+    node's number itself, as its own fresh number does not count there. Taking the smaller
+    number instead showed, over NATS, Japan's fresh number for the USA's F/A-18 no. 1 at the
+    USA and its hearers for 18 s while Japan showed the USA's.
+    """
+    K = len(tracks.group)
+    out = np.zeros(K, dtype=bool)
+    told, since, heard, heard_t = tracks.told, tracks.since, tracks.heard, tracks.heard_t
+    reach, since_t = tracks.reach, tracks.since_t
+    instead = np.zeros(len(follow), dtype=bool)
+    if (told is None or since is None or heard is None or heard_t is None or reach is None or since_t is None
+            or not K or not auth.any()):
+        return out, instead
+    idx = [k for k in np.flatnonzero(~tracks.live & (tracks.raw != "") & follow[tracks.group]).tolist() if told[k]]
+    if not idx:
+        return out, instead
+    reporter = {int(g): (str(key).split(":", 1)[0], float(heard[i]), float(heard_t[i]), int(reach[i]))
+                for g, key, i in zip(tracks.group[auth].tolist(), tracks.key[auth].tolist(), np.flatnonzero(auth).tolist())}
+    for k in idx:
+        r = reporter.get(int(tracks.group[k]))
+        if (r is not None and r[0] in told[k] and since[k] < r[1] and t - r[2] < grace_s
+                and len(told[k]) >= r[3]):
+            out[k] = True
+            if r[2] - since_t[k] >= old_after_s:
+                instead[tracks.group[k]] = True
+    return out, instead
