@@ -418,6 +418,28 @@ class JournalReader:
         self._db.close()
 
 
+def drive_input(node, kind: str, t: float | None, subject: str | None, body, *,
+                deliver: Callable[[str, bytes], None], on_scan: Callable[[RawScan], None] | None = None) -> None:
+    """Hand one journaled input record to ``node``, as the node took it: a scan (``on_scan(raw)``
+    first, e.g. to pace it), the clock moved (advance, then the tick check), a tick, a fusion of
+    the queued partners' reports, or a partner frame (``deliver(subject, bytes)``). ``close`` is
+    the caller's: a replay closes the node, a restart goes on."""
+    if kind == "scan":
+        raw = decode_scan(body)
+        if on_scan is not None:
+            on_scan(raw)
+        node.ingest(raw)
+    elif kind == "advance":
+        node.advance(t)
+        node.due(t)
+    elif kind == "tick":
+        node.tick(t)
+    elif kind == "fuse":
+        node.fuse_pending()
+    elif kind == "frame":
+        deliver(subject, body)
+
+
 def seal_keys_from(folder: str | Path, nations) -> dict:
     """The X25519 private keys ``folder/<NATION>.x25519`` (as ``network run`` writes them in
     ``OUT/keys``) of those of ``nations`` that have one there: nation -> key. A folder that is
@@ -491,37 +513,33 @@ def replay(path: str | Path, out: str | Path, *, speed: float = 0.0, progress: C
     counts: dict[str, int] = {}
     unopened: dict[str, int] = {}
     summary: dict[str, dict] = {}
-    start_wall, start_t = None, None
+    start: list[float] = []     # the wall clock and scenario time of the first scan, when paced
+
+    def pace(raw: RawScan) -> None:
+        if progress is not None:
+            progress(raw.t)
+        if speed > 0:
+            if not start:
+                start.extend((time.perf_counter(), raw.t))
+            wait = start[0] + (raw.t - start[1]) / speed - time.perf_counter()
+            if wait > 0:
+                sleep(wait)
+
+    def deliver(n: str, subject: str, body: bytes) -> None:
+        if n not in (seal_keys or {}) and is_sealed(body):
+            unopened[n] = unopened.get(n, 0) + 1
+        buses[n].publish(subject, body)
+
     try:
         for _seq, n, kind, t, _wall, subject, body in r.records(INPUT_KINDS):
             node = nodes.get(n)
             if node is None:
                 raise JournalError(f"{r.path}: record {_seq} names node {n!r}, which the journal does not list")
             counts[kind] = counts.get(kind, 0) + 1
-            if kind == "scan":
-                raw = decode_scan(body)
-                if speed > 0:
-                    if start_wall is None:
-                        start_wall, start_t = time.perf_counter(), raw.t
-                    wait = start_wall + (raw.t - start_t) / speed - time.perf_counter()
-                    if wait > 0:
-                        sleep(wait)
-                node.ingest(raw)
-                if progress is not None:
-                    progress(raw.t)
-            elif kind == "advance":
-                node.advance(t)
-                node.due(t)
-            elif kind == "tick":
-                node.tick(t)
-            elif kind == "fuse":
-                node.fuse_pending()
-            elif kind == "frame":
-                if n not in (seal_keys or {}) and is_sealed(body):
-                    unopened[n] = unopened.get(n, 0) + 1
-                buses[n].publish(subject, body)
-            elif kind == "close":
+            if kind == "close":
                 summary[n] = node.close()
+            else:
+                drive_input(node, kind, t, subject, body, deliver=lambda s, b, n=n: deliver(n, s, b), on_scan=pace)
     except (KeyError, TypeError, json.JSONDecodeError) as e:
         raise JournalError(f"{r.path}: damaged record ({type(e).__name__}: {e})") from None
     finally:

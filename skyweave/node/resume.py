@@ -43,7 +43,7 @@ from skyweave.node.journal import (
     JournalSink,
     RecordingBus,
     RecordingNode,
-    decode_scan,
+    drive_input,
     frame_digest,
     is_url,
     open_journal,
@@ -105,21 +105,11 @@ def rebuild(records: list[tuple], node, bus: RecordingBus) -> Resumed:
             got.inputs[kind] += 1
             if t is not None:
                 got.last_t = max(got.last_t, t)
-            if kind == "scan":
-                raw = decode_scan(body)
-                got.scans.add((raw.sensor, float(raw.t)))
-                node.ingest(raw)
-            elif kind == "advance":
-                node.advance(t)
-                node.due(t)
-            elif kind == "tick":
-                node.tick(t)
-            elif kind == "fuse":
-                node.fuse_pending()
-            elif kind == "frame":
+            if kind == "frame":
                 got.frames.add(frame_digest(subject, body))
-                bus.inject(subject, body)
-            # "close": an earlier life of the node ended cleanly; this one goes on
+            if kind != "close":  # "close": an earlier life of the node ended cleanly; this one goes on
+                drive_input(node, kind, t, subject, body, deliver=bus.inject,
+                            on_scan=lambda raw: got.scans.add((raw.sensor, float(raw.t))))
     except (KeyError, TypeError, ValueError) as e:
         if isinstance(e, JournalError):
             raise
