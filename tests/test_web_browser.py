@@ -147,7 +147,8 @@ def test_each_nation_logs_in_and_sees_its_own_picture(live, nation):
     tracks = tracks_of(page)
     assert tracks and all(nation in t["releasable_to"] for t in tracks.values())
     page.wait_for_function("() => document.querySelectorAll('#tracks tbody tr').length > 0")
-    assert page.evaluate("() => window.skyweave.drawn().tracks") > 0
+    # the table is filled as a frame arrives, the map drawn at the next animation frame
+    page.wait_for_function("() => window.skyweave.drawn().tracks > 0", timeout=10000)
     assert page.errors == []
     page.close()
 
@@ -201,7 +202,7 @@ def test_a_ballistic_alert_shows_its_ellipse_and_counts_down(live):
     # a joint alert: Japan's own warning fused with its partners' (docs/warning.md, "Joint alerts")
     assert "BALLISTIC" in text and "ellipse" in text
     assert re.search(r"from [A-Z, ]*JPN", text) and re.search(r"releasable to [A-Z, ]*JPN", text), text
-    assert page.evaluate("() => window.skyweave.drawn().alertEllipses") >= 1
+    page.wait_for_function("() => window.skyweave.drawn().alertEllipses >= 1", timeout=10000)  # drawn at the next frame
     shot = os.environ.get("SKYWEAVE_VIEW_SCREENSHOT")
     if shot:
         page.screenshot(path=shot)
