@@ -396,10 +396,11 @@ class Fuser:
         responsible[local_group] = responsible_l
         local_index = np.full(n_groups, -1, dtype=np.intp)
         local_index[local_group] = np.arange(L)
-        num_claim = self._number_claims(a, claim, prev, audiences, also_to)
+        remote_reach = _reach(a, also_to)
+        num_claim = self._number_claims(a, claim, prev, audiences, remote_reach)
         self._updates += 1
         told, since, heard, heard_t, since_t = self._carried_and_heard(t, a.keys[:L], raw, L)
-        reach = np.r_[np.array([len(x) for x in told[:L]], dtype=np.int64), _reach(a, also_to)]
+        reach = np.r_[np.array([len(x) for x in told[:L]], dtype=np.int64), remote_reach]
         contributors = Contributors(group=group, key=a.keys, raw=raw, claim=num_claim, live=live,
                                     told=told, since=since, heard=heard, heard_t=heard_t, reach=reach,
                                     since_t=since_t)
@@ -423,12 +424,12 @@ class Fuser:
         return picture
 
     def _number_claims(self, a: _Aligned, claim: np.ndarray, prev: ReportingMemory, audiences,
-                       also_to) -> np.ndarray:
+                       remote_reach: np.ndarray) -> np.ndarray:
         """(K,) each track's claim on a contested number (rule d), with reporting per recipient
         (``audiences`` given; else the reporting claims ``claim`` unchanged): first the number
         of partners the track's estimate is reported to, then its reporting claim. A partner's
-        live report counts the nations it says it reports the object to (``also_to``, else its
-        marking, the sender left out); this node's own track the partners it reported the
+        live report counts the nations it says it reports the object to (``remote_reach``,
+        :func:`_reach`); this node's own track the partners it reported the
         object to after the last update, and claims with the best quality it reported to any
         of them where it does not hold the network-wide responsibility.
 
@@ -461,7 +462,7 @@ class Fuser:
         out = claim.copy()
         own = (~prev.holding) & (best_q >= 0)
         out[:L] = np.where(own, track_claims(best_q, np.full(L, nations.index(self.nation)), R, own), claim[:L])
-        breadth[L:] = _reach(a, also_to)
+        breadth[L:] = remote_reach
         return np.where(out >= 0, breadth * _BREADTH + out, -1)
 
     def _carried_and_heard(self, t: float, local_keys: np.ndarray, raw: np.ndarray, L: int):
