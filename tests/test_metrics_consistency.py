@@ -95,3 +95,46 @@ def test_eval_reports_per_track_consistency(tmp_path):
     assert s["anees"] == pytest.approx(16.0, rel=0.15)
     table = CliRunner().invoke(main, args).stdout
     assert "over-confident" in table and "tracks in NEES bounds" in table
+
+
+def _crossing(t: float, v: float = 200.0) -> np.ndarray:
+    """Two targets crossing head-on through the origin at time 0: A flies east, B north-west."""
+    a = np.array([v * t, 0.0, v, 0.0])
+    u = np.array([-1.0, 1.0]) / np.sqrt(2.0)
+    b = np.r_[u * v * t, u * v]
+    return np.stack([a, b])
+
+
+def test_nees_pairs_crossing_targets_by_state_not_by_position():
+    """At a crossing the position-only (GOSPA) pairing gives each track the other target; NEES must not."""
+    from skyweave.metrics.assignment import assign_within, pair_by_state
+    from skyweave.metrics.scorer import Scorer
+
+    rng = np.random.default_rng(3)
+    P = np.diag([30.0**2, 30.0**2, 5.0**2, 5.0**2])
+    scorer = Scorer(c=1000.0)
+    swapped = 0
+    for t in np.arange(-20.0, 20.05, 0.1):
+        truth = _crossing(t)
+        tracks = truth + rng.multivariate_normal(np.zeros(4), P, size=2)
+        a = assign_within(truth[:, :2], tracks[:, :2], 1000.0)
+        rows = pair_by_state(truth, tracks, a.rows, a.cols, 2, 1000.0)
+        assert list(rows[np.argsort(a.cols)]) == [0, 1]  # track k estimates target k
+        swapped += int(list(a.rows[np.argsort(a.cols)]) != [0, 1])
+        scorer.add(t, ["A", "B"], truth, ["T1", "T2"], tracks, np.stack([P, P]))
+    assert swapped >= 1  # the position-only pairing does swap them near the crossing
+    s = scorer.summary()
+    assert 2.5 < s["anees"] < 6.0  # about 4; a swapped pair alone gives NEES ~ 10^3 and more
+
+
+def test_pairing_by_state_keeps_far_apart_positions_unpaired():
+    """Re-pairing never forms a pair whose positions are the cutoff or more apart."""
+    from skyweave.metrics.assignment import pair_by_state
+
+    truth = np.array([[0.0, 0.0, 100.0, 0.0], [900.0, 0.0, -100.0, 0.0]])
+    # each track sits on its truth's position but with the other one's velocity
+    tracks = np.array([[0.0, 0.0, -100.0, 0.0], [900.0, 0.0, 100.0, 0.0]])
+    rows = pair_by_state(truth, tracks, np.array([0, 1]), np.array([0, 1]), 2, 500.0)
+    assert list(rows) == [0, 1]
+    rows = pair_by_state(truth, tracks, np.array([0, 1]), np.array([0, 1]), 2, 5000.0)
+    assert list(rows) == [1, 0]

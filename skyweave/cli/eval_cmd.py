@@ -144,7 +144,9 @@ _KEY_HELP = """
   siap_completeness, siap_ambiguity, siap_spuriousness, siap_id_changes,
     siap_id_changes_per_truth, siap_longest_segment, truths
   anees, anees_count, anees_dim, anees_interval_95_low, anees_interval_95_high,
-    anees_skipped: over assigned pairs whose track has a cov
+    anees_skipped: over assigned pairs whose track has a cov, the assigned
+    truths and tracks paired again by whole states (position and velocity)
+    where targets cross
   nees_tracks, nees_tracks_inside, nees_tracks_above, nees_tracks_below:
     tracks with 60+ scored instants and the shares of them whose mean NEES is
     inside / above / below its own 95 % bounds (correlation-aware)

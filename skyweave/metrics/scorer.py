@@ -7,7 +7,9 @@ assignment once (sparse, :mod:`skyweave.metrics.assignment`) and accumulates
 - GOSPA (alpha = 2) and its localisation / missed / false parts, OSPA;
 - position and velocity RMSE over the GOSPA-assigned pairs (distance < c);
 - the SIAP measures (:mod:`skyweave.metrics.siap`) with association threshold tau;
-- ANEES over assigned pairs whose track carries a covariance (:mod:`skyweave.metrics.errors`);
+- ANEES over assigned pairs whose track carries a covariance (:mod:`skyweave.metrics.errors`), the
+  assigned truths and tracks paired again by their whole states where targets cross
+  (:func:`~skyweave.metrics.assignment.pair_by_state`);
 - the RMS of the PCRLB position bound over the same pairs as the position RMSE, so that the two
   compare directly (their ratio is the efficiency figure: 1 is the best possible).
 
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-from skyweave.metrics.assignment import assign_within, empty_assignment
+from skyweave.metrics.assignment import assign_within, empty_assignment, pair_by_state
 from skyweave.metrics.errors import TrackNees, anees_from_sum, nees
 from skyweave.metrics.gospa import GospaResult, gospa_from_assignment, ospa_from_assignment
 from skyweave.metrics.siap import SiapAccumulator
@@ -151,7 +153,9 @@ class Scorer:
                 P = np.asarray(track_covs, dtype=float)[a.cols]
                 has = np.all(np.isfinite(P), axis=(1, 2))
                 if has.any():
-                    v, ok = nees(e[has], P[has])
+                    # NEES compares a state with the truth it estimates: paired by whole states
+                    en = Y[a.cols] - X[pair_by_state(X, Y, a.rows, a.cols, dims, c)]
+                    v, ok = nees(en[has], P[has])
                     S["nees"] += float(v[ok].sum())
                     S["nees_n"] += int(ok.sum())
                     S["nees_bad"] += int((~ok).sum())
