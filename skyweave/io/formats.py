@@ -496,17 +496,36 @@ def validate_state_line(rec: Any, path, line, id_field: str, dims: int | None) -
     """
     if not isinstance(rec, dict):
         raise FormatError(path, line, None, "a JSON object", rec)
-    _num(rec, "t", path, line)
+    keys = _STATE_KEYS_3D if (dims == 3 or (dims is None and "z" in rec)) else _STATE_KEYS_2D
+    if not _all_finite_numbers([rec.get(k) for k in keys]):  # the fast check failed: name the field
+        for k in keys:
+            _num(rec, k, path, line)
     _str(rec, id_field, path, line)
-    keys = ("x", "y", "vx", "vy") + (("z", "vz") if (dims == 3 or (dims is None and "z" in rec)) else ())
-    for k in keys:
-        _num(rec, k, path, line)
     if "cov" in rec:
-        n = len(keys)
+        n = len(keys) - 1
         c = rec["cov"]
-        if not isinstance(c, list) or len(c) != n * n or not all(is_finite_number(v) for v in c):
+        if not isinstance(c, list) or len(c) != n * n or not _all_finite_numbers(c):
             raise FormatError(path, line, "cov", f"{n * n} finite numbers (row-major {n}x{n} covariance)", c if not isinstance(c, list) else f"list of {len(c)}")
     return rec
+
+
+_STATE_KEYS_2D = ("t", "x", "y", "vx", "vy")
+_STATE_KEYS_3D = ("t", "x", "y", "vx", "vy", "z", "vz")
+_NUMBER_TYPES = frozenset((int, float))
+
+
+def _all_finite_numbers(values: list) -> bool:
+    """True when every value is a JSON number (int or float, not bool) finite as a float.
+
+    The same test as :func:`is_finite_number` on each value, with the loops in C (this runs for
+    every field of every truth and tracks line).
+    """
+    if not _NUMBER_TYPES.issuperset(map(type, values)):
+        return all(is_finite_number(v) for v in values)  # subclasses of int/float (not bool) pass there
+    try:
+        return all(map(math.isfinite, values))
+    except OverflowError:  # an integer past the float range
+        return False
 
 
 def iter_state_lines(path: str | Path, id_field: str, errors: list | None = None, dims: int | None = None) -> Iterator[dict]:
