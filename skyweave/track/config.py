@@ -31,6 +31,11 @@ class TrackerConfig(Configurable):
     imm_fast_sojourn_s: float = _p(15.0, "IMM: mean time in that mode (s)", lo=0.1)
     imm_gate: str = _p("modes", "IMM gating and association likelihood: 'mixture' (the moment-matched Gaussian of the modes) or 'modes' (a pair passes if any mode's gate holds it; likelihood Σ μ_j N(y_j; 0, S_j))", ("mixture", "modes"))
     imm_sojourn_s: tuple = _p((30.0, 15.0), "IMM: mean time in the CV and CT modes (s)")
+    imm_turn_rates_dps: tuple = _p((), "IMM: add a coordinated-turn mode of each of these known turn rates (°/s, e.g. [1.5, 3, 6]), flown both ways; empty (the default) leaves the grid out; see docs/tracker.md")
+    imm_turn_q: float = _p(0.1, "imm_turn_rates_dps: the known-rate turn modes' acceleration density (m²/s³)", lo=0.0)
+    imm_turn_sojourn_s: float = _p(20.0, "imm_turn_rates_dps: mean time in each known-rate turn mode (s)", lo=0.1)
+    imm_turn_hop: float = _p(0.1, "imm_turn_rates_dps: share of a turn mode's departures that go to another turn mode (the rest return to CV)", lo=0.0, hi=1.0)
+    imm_turn_ct: bool = _p(True, "imm_turn_rates_dps: keep the ω-estimating CT mode as a catch-all for turn rates off the grid")
     imm_learn_tpm: bool = _p(False, "IMM: learn each track's mode-switching rates online from its mode probabilities (quasi-Bayesian, Jilkov & Li 2004), the sojourn times as the prior; see docs/tracker.md")
     imm_tpm_prior_count: float = _p(1.0, "imm_learn_tpm: weight of the prior, in pseudo-departures from each mode at its prior mean sojourn", lo=1e-3)
     imm_tpm_counts: str = _p("soft", "imm_learn_tpm: how switches are counted: 'soft' (expected counts from the mode probabilities, the quasi-Bayesian step) or 'decided' (each track holds one mode and counts a switch when the held mode's probability falls to 1 − imm_tpm_switch_at)", ("soft", "decided"))
@@ -72,10 +77,17 @@ class TrackerConfig(Configurable):
         if not (isinstance(v, (tuple, list)) and len(v) == 2 and all(isinstance(x, (int, float)) and x > 0 for x in v)):
             raise ValueError(f"tracker config 'imm_sojourn_s': expected two positive times [cv, ct] in seconds, got {v!r}")
         object.__setattr__(self, "imm_sojourn_s", tuple(float(x) for x in v))
-        for k in ("adaptive_q", "imm_learn_tpm"):
+        g = self.imm_turn_rates_dps
+        if not (isinstance(g, (tuple, list)) and all(isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x <= 90 for x in g)
+                and len(set(g)) == len(g)):
+            raise ValueError(f"tracker config 'imm_turn_rates_dps': expected a list of distinct turn rates in °/s, each in (0, 90], got {g!r}")
+        object.__setattr__(self, "imm_turn_rates_dps", tuple(float(x) for x in g))
+        for k in ("adaptive_q", "imm_learn_tpm", "imm_turn_ct"):
             if not isinstance(getattr(self, k), bool):
                 raise ValueError(f"tracker config '{k}': expected true or false, got {getattr(self, k)!r}")
-        self._validate(skip=("id_prefix", "imm_sojourn_s", "adaptive_q", "imm_learn_tpm"))
+        self._validate(skip=("id_prefix", "imm_sojourn_s", "imm_turn_rates_dps", "adaptive_q", "imm_learn_tpm", "imm_turn_ct"))
+        if self.imm_turn_rates_dps and self.model != "imm":
+            raise ValueError(f"tracker config 'imm_turn_rates_dps': adds turn modes to the IMM; needs model: imm, got model: {self.model}")
         if self.imm_learn_tpm and self.model != "imm":
             raise ValueError(f"tracker config 'imm_learn_tpm': learns the IMM's mode switching; needs model: imm, got model: {self.model}")
         if self.adaptive_q_min > self.adaptive_q_max:

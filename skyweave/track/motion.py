@@ -8,6 +8,8 @@ m/s, m/s², rad/s), with d = 2 or 3 spatial dimensions:
 - constant acceleration (CA):  [p, v, a]                          n = 3d
 - coordinated turn (CT):       [p, v, ω] (ω: horizontal turn rate) n = 2d + 1
 - CV on the CT layout (for the IMM): ω carried along, not acting on the motion.
+- coordinated turn at a known rate ω₀ on the CT layout (:class:`FixedRateTurn`, for the IMM's
+  grid of turn modes): linear, ω held at ω₀.
 
 Position first, then velocity, is also the order of ``cov`` in tracks.jsonl, so the output block
 is simply ``P[:, :2d, :2d]``.
@@ -288,6 +290,101 @@ class CoordinatedTurn:
         k = self._coeffs(x[:, -1], T)
         F = self.jacobian(x, T, k)
         return self.f(x, T, k), _sandwich(F, P) + scale_noise(self.noise(T), q_scale, True)
+
+
+@dataclass(frozen=True)
+class FixedRateTurn:
+    """Coordinated turn at a *known* rate ``omega`` (rad/s, positive to the left): a linear model.
+
+    On the CT layout [p, v, ω] (so it can sit in an IMM with :class:`CoordinatedTurn` and the CV
+    mode), over a step T, with a = sin(ω₀T)/ω₀, b = (1 − cos ω₀T)/ω₀ (series near ω₀ = 0):
+        x' = x + a·vx − b·vy,   vx' = cos ω₀T·vx − sin ω₀T·vy,
+        y' = y + b·vx + a·vy,   vy' = sin ω₀T·vx + cos ω₀T·vy,
+    the exact step of a turn at ω₀ (Bar-Shalom et al. 2001, eq. 11.7.1-4 with ω known), the
+    vertical pair (3-D) at constant velocity. The carried turn rate is reset to ω₀ ± ``omega_sigma``
+    (rad/s) at every step: what the mode asserts, and what an ω-estimating CT mode mixed from it
+    starts from. Process noise: white acceleration of density ``q`` (m²/s³) on every axis, in the
+    CV model's discretised form (Bar-Shalom §6.2.2; exact for ω₀ = 0, its error is of order
+    (ω₀T)² for a turning one). With a near-zero ``q`` the mode keeps the memory of a whole turn
+    flown at its rate.
+    """
+
+    d: int = 2
+    q: float = 0.1
+    omega: float = 0.0
+    omega_sigma: float = 0.01
+    turn_rate = True   # the carried ω is last: adaptive Q's factor leaves its term alone (scale_noise)
+
+    @property
+    def n(self) -> int:
+        return 2 * self.d + 1
+
+    @property
+    def name(self) -> str:
+        return f"ct{np.degrees(self.omega):+g}"
+
+    def _patterns(self):
+        """Constant patterns of F (1, a, b, s, c, T entries) and Q (T³/3, T²/2, T, ω entries), built once."""
+        cache = self.__dict__.get("_pat")
+        if cache is None:
+            d, n = self.d, self.n
+            vx, vy = d, d + 1
+            one = [(0, 0), (1, 1)] + ([(2, 2), (5, 5)] if d == 3 else [])
+            F = _basis(one, [(0, vx), (1, vy)], [(0, vy)], [(1, vx)], [(vx, vy)], [(vy, vx)], [(vx, vx), (vy, vy)],
+                       [(2, 5)] if d == 3 else [], n=n)
+            Q = _basis([(k, k) for k in range(d)], [(k, d + k) for k in range(d)] + [(d + k, k) for k in range(d)],
+                       [(d + k, d + k) for k in range(d)], [(n - 1, n - 1)], n=n)
+            cache = (F, Q)
+            object.__setattr__(self, "_pat", cache)
+        return cache
+
+    def _coeffs(self, T):
+        """a, b, sin ω₀T, cos ω₀T for steps T (array, s)."""
+        w = self.omega
+        wt = w * T
+        s, c = np.sin(wt), np.cos(wt)
+        if abs(w) * float(np.max(np.abs(T), initial=0.0)) < 1e-4:
+            return T - w**2 * T**3 / 6, w * T**2 / 2 - w**3 * T**4 / 24, s, c
+        return s / w, (1 - c) / w, s, c
+
+    def matrices(self, dt):
+        """F (N, n, n) and Q (N, n, n) for steps ``dt`` (N,) s."""
+        T = np.asarray(dt, dtype=float).reshape(-1)
+        if T.size > 1:   # a scan predicts nearly every track over the same step: build each distinct step once
+            steps, which = np.unique(T, return_inverse=True)
+            if steps.size < T.size:
+                F, Q = self.matrices(steps)
+                which = which.reshape(-1)
+                return F[which], Q[which]
+        T = T.reshape(-1, 1, 1)
+        a, b, s, c = self._coeffs(T)
+        Fb, Qb = self._patterns()
+        F = Fb[0] + a * Fb[1] - b * Fb[2] + b * Fb[3] - s * Fb[4] + s * Fb[5] + c * Fb[6] + T * Fb[7]
+        Q = (self.q * T**3 / 3) * Qb[0] + (self.q * T**2 / 2) * Qb[1] + (self.q * T) * Qb[2] + self.omega_sigma**2 * Qb[3]
+        return F, Q
+
+    def predict(self, x, P, dt, q_scale=None):
+        """(x, P) predicted over ``dt`` (N,) s; ``q_scale`` (N,) multiplies each track's acceleration noise."""
+        F, Q = self.matrices(dt)
+        xp = np.einsum("nij,nj->ni", F, x)
+        xp[:, -1] = self.omega
+        return xp, _sandwich(F, P) + scale_noise(Q, q_scale, True)
+
+    def f(self, x, dt):
+        """The transition applied to states (…, n) with time steps broadcastable to (…)."""
+        d = self.d
+        T = np.asarray(dt, dtype=float)
+        a, b, s, c = self._coeffs(T)
+        vx, vy = x[..., d], x[..., d + 1]
+        out = x.copy()
+        out[..., 0] = x[..., 0] + a * vx - b * vy
+        out[..., 1] = x[..., 1] + b * vx + a * vy
+        out[..., d] = c * vx - s * vy
+        out[..., d + 1] = s * vx + c * vy
+        if d == 3:
+            out[..., 2] = x[..., 2] + T * x[..., 5]
+        out[..., -1] = self.omega
+        return out
 
 
 def make_model(name: str, d: int, q: float, q_omega: float = 1e-4):

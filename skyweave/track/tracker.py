@@ -30,7 +30,7 @@ import numpy as np
 from skyweave.geo import LocalFrame
 from skyweave.track.association import candidate_pairs, chi2_gate, clusters, gnn, jpda
 from skyweave.track.config import TrackerConfig
-from skyweave.track.estimator import IMM, AdaptiveQ, LearntTPM, SingleModel, gaussian_loglik, set_rows, state_rows
+from skyweave.track.estimator import IMM, AdaptiveQ, LearntTPM, SingleModel, gaussian_loglik, set_rows, state_rows, turn_grid_imm
 from skyweave.track.filters import make_filter
 from skyweave.track.filters import update as kalman_update
 from skyweave.track.management import confirm_mask, delete_mask, track_quality
@@ -41,8 +41,10 @@ from skyweave.track.table import CONFIRMED, TENTATIVE, TrackTable
 
 
 def make_estimator(cfg: TrackerConfig, d: int):
-    """The estimator a configuration asks for: one filter, or the CV/CT IMM."""
+    """The estimator a configuration asks for: one filter, the CV/CT IMM, or the IMM with known-rate turn modes."""
     ad = AdaptiveQ(cfg.adaptive_q_memory, cfg.adaptive_q_min, cfg.adaptive_q_max) if cfg.adaptive_q else None
+    if cfg.model == "imm" and cfg.imm_turn_rates_dps:
+        return turn_grid_imm(cfg, d, ad)
     if cfg.model == "imm":
         fname = "ukf" if cfg.filter == "ukf" else "ekf"
         cv = ConstantVelocity(d=d, q=cfg.imm_q_cv, turn_rate=True, omega_sigma=cfg.imm_omega_sigma)
