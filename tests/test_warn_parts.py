@@ -11,7 +11,7 @@ from msgspec import UNSET
 from skyweave.geo import LocalFrame
 from skyweave.track.sensors import SensorInfo
 from skyweave.warn.alerts import AlertBuilder, AlertUpdate, Impact, Launch
-from skyweave.warn.bank import BallisticTrack, EstimatorBank, beta_for_range, impact_window
+from skyweave.warn.bank import FREE_FLIGHT, BallisticTrack, EstimatorBank, beta_for_range, impact_window
 from skyweave.warn.config import WarnConfig
 from skyweave.warn.cues import LaunchCues, ground_km
 from skyweave.warn.impact import GroundPoint
@@ -191,6 +191,36 @@ def test_the_range_prior_replaces_the_launch_prior_and_keeps_what_was_learnt():
     assert b.state["Pm"][0, 1, 3, 3] < p33
     with pytest.raises(ValueError, match="range_prior_sigma"):
         EstimatorBank({}, LocalFrame(38.0, 133.0, 0.0), WarnConfig(range_prior_sigma=0.6))
+
+
+def test_free_flight_becomes_final_after_a_minute_sure_and_then_mixes_no_boost():
+    """A missile sure to be in free flight (``final_probability``) for ``final_after_s`` lights no
+    later stage: the chain no longer leaves free flight, and the boost mode (its thrust allowance
+    of tens of m/s) mixes nothing more into it; before that, mixing widens the free-flight
+    velocity far beyond its own process noise."""
+    bank, (a,) = bank_with(0.0)
+    cfg = bank.config
+    a.state["Pm"][0, 0, 3:6, 3:6] *= 50.0**2                   # the boost mode: thrust allowance
+    a.state["mu"][0] = [0.002, 0.998]
+    bank._note_mode(a, 50.0)
+    assert a.free_since == 50.0 and not a.final
+    a.state["mu"][0] = [0.02, 0.98]                            # less sure: the minute starts again
+    bank._note_mode(a, 60.0)
+    assert a.free_since is None and not a.final
+    a.state["mu"][0] = [0.002, 0.998]
+    for t in (60.0, 60.0 + cfg.final_after_s - 1.0):
+        bank._note_mode(a, t)
+    assert not a.final
+    _, P_mixing, _ = bank.estimate(a, a.t + 20.0, mode=FREE_FLIGHT)
+    bank._note_mode(a, 60.0 + cfg.final_after_s)
+    assert a.final and a.state["mu"][0].tolist() == [0.0, 1.0]
+    x, P, mu = bank.estimate(a, a.t + 20.0, mode=FREE_FLIGHT)
+    xf, Pf = bank.imm.filters[FREE_FLIGHT].predict(a.state["xm"][:, FREE_FLIGHT], a.state["Pm"][:, FREE_FLIGHT],
+                                                   np.array([20.0]))
+    assert np.allclose(x, xf[0]) and np.allclose(P, Pf[0]) and mu[FREE_FLIGHT] == pytest.approx(1.0)
+    assert np.trace(P_mixing[3:6, 3:6]) > 2.0 * np.trace(P[3:6, 3:6])
+    with pytest.raises(ValueError, match="final_probability"):
+        EstimatorBank({}, LocalFrame(38.0, 133.0, 0.0), WarnConfig(final_probability=1.5))
 
 
 def test_the_impact_window_widens_with_the_impact_times_uncertainty():

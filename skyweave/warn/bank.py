@@ -3,7 +3,9 @@
 Each :class:`BallisticTrack` is an IMM of two unscented Kalman filters on the ECEF ballistic
 state (position m, velocity m/s, κ = ln k of the inverse ballistic coefficient k = 1/β m²/kg;
 :mod:`skyweave.warn.dynamics`): a boost mode whose large process noise absorbs the unknown thrust
-and a free-flight mode with J2 gravity, the rotating earth and drag. :class:`EstimatorBank`
+and a free-flight mode with J2 gravity, the rotating earth and drag; free flight that has been
+sure for a minute is final (no later stage: the boost mode mixes nothing more into it).
+:class:`EstimatorBank`
 
 - **spawns** an estimator from an air track the classifier holds ballistic
   (:meth:`~EstimatorBank.spawn`);
@@ -50,6 +52,8 @@ if TYPE_CHECKING:
 
 #: IMM mode indices: boost (thrust as process noise, no drag) and free flight
 BOOST, FREE_FLIGHT = 0, 1
+#: mean time in free flight (s) once it is final: the chain no longer leaves it
+FINAL_SOJOURN_S = 1e15
 
 #: typical re-entry vehicle ballistic coefficient by ground range (km → kg/m²), interpolated in
 #: log-log: short-range missiles' bodies re-enter whole and blunt, longer ranges carry slender
@@ -99,7 +103,9 @@ class BallisticTrack:
     ``raised``: its alert has been issued; ``range_prior``: the drag prior follows the range;
     ``drag_prior``: that prior of ln k, (mean, σ), once it does (None: the launch prior);
     ``climb``: the measurements it took on its climb, until ``climb_done``, when the drag they
-    show (``climb_drag``, :mod:`skyweave.warn.climb`) has been learnt from them.
+    show (``climb_drag``, :mod:`skyweave.warn.climb`) has been learnt from them; ``free_since``:
+    since when free flight has been sure; ``final``: free flight is final, boost no longer
+    possible (:meth:`EstimatorBank._imm`).
     """
 
     alert_id: str
@@ -122,6 +128,8 @@ class BallisticTrack:
     climb: list = field(default_factory=list)
     climb_done: bool = False
     climb_drag: ClimbDrag | None = None
+    free_since: float | None = None
+    final: bool = False
 
 
 class EstimatorBank:
@@ -136,15 +144,19 @@ class EstimatorBank:
         if not config.range_prior_sigma < config.log_beta_sigma:
             raise ValueError(f"WarnConfig: range_prior_sigma ({config.range_prior_sigma}) must be below "
                              f"log_beta_sigma ({config.log_beta_sigma}): knowing the range narrows the drag's prior")
+        if not (0.0 < config.final_probability <= 1.0 and config.final_after_s >= 0.0):
+            raise ValueError(f"WarnConfig: final_probability ({config.final_probability}) must lie in (0, 1] and "
+                             f"final_after_s ({config.final_after_s}) must not be negative")
         self.sensors = sensors
         self.frame = frame
         self.config = cfg = config
         self.coast = BallisticMotion(q=cfg.coast_q, q_k=cfg.q_k)
         self.boost = BallisticMotion(q=cfg.boost_q, q_k=cfg.q_k, drag=False)
         # α = 1 (κ = 0): sigma points at ±√n σ of the 7 states
-        self.imm = IMM([UnscentedKalmanFilter(self.boost, alpha=1.0),
-                        UnscentedKalmanFilter(self.coast, alpha=1.0)],
-                       [cfg.boost_sojourn_s, cfg.coast_sojourn_s])
+        filters = [UnscentedKalmanFilter(self.boost, alpha=1.0), UnscentedKalmanFilter(self.coast, alpha=1.0)]
+        self.imm = IMM(filters, [cfg.boost_sojourn_s, cfg.coast_sojourn_s])
+        # once free flight is final (:meth:`_imm`) it no longer hands back to boost
+        self.imm_final = IMM(filters, [cfg.boost_sojourn_s, FINAL_SOJOURN_S])
         self.tracks: list[BallisticTrack] = []
         self.closed: list[BallisticTrack] = []
         self.by_air_track: dict[str, BallisticTrack] = {}
@@ -155,12 +167,38 @@ class EstimatorBank:
 
     # ------------------------------------------------------------------ estimates
 
+    def _imm(self, bt: BallisticTrack) -> IMM:
+        """The mode chain of ``bt``: free flight may hand back to boost (a later stage, a wrong
+        switch) until it has been at least ``final_probability`` likely for ``final_after_s``;
+        from then on it is final. Mixing the boost mode (velocity σ 50-95 m/s) into free flight at
+        the chain's rate acted as 0.1-0.5 m²/s³ of velocity noise, 20-100 times the free-flight
+        mode's own (``coast_q`` was 0.005 then), and left the free-flight velocity σ 2-3 times its
+        error on the benchmark."""
+        return self.imm_final if bt.final else self.imm
+
+    def _note_mode(self, bt: BallisticTrack, t: float) -> None:
+        """Follow how long free flight has been sure (``final_probability``), and after
+        ``final_after_s`` make it final: its probability 1 from then on, so that the boost mode
+        mixes nothing more into it."""
+        cfg = self.config
+        if bt.final:
+            return
+        if bt.state["mu"][0, FREE_FLIGHT] < cfg.final_probability:
+            bt.free_since = None
+        elif bt.free_since is None:
+            bt.free_since = t
+        elif t - bt.free_since >= cfg.final_after_s:
+            bt.final = True
+            mu = np.zeros_like(bt.state["mu"])
+            mu[:, FREE_FLIGHT] = 1.0
+            bt.state = {**bt.state, "mu": mu}
+
     def estimate(self, bt: BallisticTrack, t: float | None = None, mode: int | None = None):
         """The estimate (x (7,), P (7, 7), μ (2,)) at ``t`` (s; None: the state's own time): the
         IMM's combined one, or one mode's (``FREE_FLIGHT``, ``BOOST``)."""
         st = bt.state
         if t is not None and t > bt.t:
-            st = self.imm.predict(st, np.array([t - bt.t]))
+            st = self._imm(bt).predict(st, np.array([t - bt.t]))
         if mode is not None:
             return st["xm"][0, mode], st["Pm"][0, mode], st["mu"][0]
         x, P = self.imm.combined(st)
@@ -195,7 +233,7 @@ class EstimatorBank:
                 continue
             st = bt.state
             if scan.t >= bt.t:
-                st = self.imm.predict(st, np.array([scan.t - bt.t]))
+                st = self._imm(bt).predict(st, np.array([scan.t - bt.t]))
                 meas = EcefMeasurement(scan.model, self.frame)
             else:
                 meas = EcefMeasurement(scan.model, self.frame, self.coast, dt_back=scan.t - bt.t)
@@ -224,6 +262,7 @@ class EstimatorBank:
             bt.t_meas = max(bt.t_meas, scan.t)
             bt.n_updates += 1
             bt.sensors.add(scan.sensor.id)
+            self._note_mode(bt, scan.t)
             self.n_updates += 1
             if not bt.climb_done and cfg.climb_fit_until_m > 0.0:
                 if ascending and height <= cfg.climb_fit_until_m:
@@ -400,6 +439,7 @@ class EstimatorBank:
         if air_fresh and (stale > cfg.reseed_after_s or (apart and stale > cfg.reseed_apart_s)):
             fresh = self.seed(picture, i, alt, climb)
             bt.state, bt.t, bt.t_meas, bt.n_updates = fresh, t, t, 0
+            bt.free_since, bt.final = None, False
             bt.range_prior, bt.drag_prior = False, None
             if bt.climb_drag is not None:  # what the climb showed of the drag stays true
                 observe_log_k(bt.state, bt.climb_drag.mean, bt.climb_drag.var)

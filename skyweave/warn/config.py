@@ -20,11 +20,19 @@ class WarnConfig:
     # ... after at least this many classifications (one per second)
     spawn_evaluations: int = 3
     boost_q: float = 2000.0             # boost mode acceleration density (m²/s³): unknown thrust
-    coast_q: float = 0.005              # free-flight mode density (m²/s³): model error only
+    # free-flight mode density (m²/s³): model error only, the gravity beyond J2 (a few 10⁻⁴ m/s²
+    # over a few hundred km of flight: ~10⁻⁴ m²/s³) with room to spare
+    coast_q: float = 0.0005
     # mean time in boost (s) before the mode chain moves to free flight
     boost_sojourn_s: float = 60.0
-    # free flight can hand back to boost (a late stage, a wrong switch)
+    # free flight can hand back to boost (a late stage, a wrong switch) ...
     coast_sojourn_s: float = 600.0
+    # ... until free flight has been this likely for this long (s): a later stage lights within
+    # seconds of the last burnout, and a wrong switch shows its thrust within a minute; from then
+    # on free flight is final (the boost mode no longer mixed into it: that was ~0.1-0.5 m²/s³ of
+    # velocity noise)
+    final_probability: float = 0.99
+    final_after_s: float = 60.0
     # prior ballistic coefficient β (kg/m²), log-normal, before the range is known: β from about
     # 2,000 to 15,000 kg/m² within 2σ of ln β
     beta0: float = 5400.0
