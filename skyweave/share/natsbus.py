@@ -468,14 +468,17 @@ class AsyncNatsBus:
     async def subscribe(self, subject: str, handler: Handler, *, durable: str | None = None) -> _AsyncSub:
         """Subscribe ``handler(subject, data)`` (sync or async) to ``subject``.
 
-        Without ``durable``: a plain NATS subscription (live messages only). With it: a durable
-        JetStream consumer named ``durable`` in every sending nation's stream the subject reaches,
-        acknowledged after the handler returns.
+        Without ``durable``: a plain NATS subscription (live messages only, from the moment the
+        server has it: the call returns after a round trip to the server, so a message published
+        after it returns, on any connection, is delivered). With it: a durable JetStream consumer
+        named ``durable`` in every sending nation's stream the subject reaches, acknowledged after
+        the handler returns.
         """
         check_pattern(subject)
         if durable is None:
             cb = self._callback(handler, ack=False)
             sub = await self.nc.subscribe(subject, cb=cb)
+            await self.nc.flush(timeout=self.request_timeout_s)
             s = _AsyncSub(self, subject, None, [sub])
             self._subs.append(s)
             return s
