@@ -149,6 +149,32 @@ def test_a_joint_alert_says_no_phase_after_a_source_saw_the_impact():
     assert [(u.alert_id, u.status) for u in out] == [("USA-W1", "closed")] and j.open_alerts() == []
 
 
+def test_a_partners_close_at_impact_keeps_its_reason_on_the_wire():
+    """A partner's ``closed`` update says why it closed (``reason``) in the AlertReport it sends,
+    so the receiver's joint alert keeps quiet after the impact instead of restating its own older
+    "tracking" (a trilateral run wrote "tracking" at 628 s, BM1 down at 622 s, when the reason was
+    lost on the wire); a message without the field (an older node) still decodes."""
+    import msgspec
+
+    from skyweave.node.share_link import alert_report, partner_alert_update
+    from skyweave.share.schema import AlertReport
+    from skyweave.warn.joint import JointAlerts
+
+    down = msgspec.structs.replace(_alert("USA-W1", 628.0, status="closed"), reason="impact")
+    wire = msgspec.msgpack.encode(alert_report(down, "USA", issued=224.0))
+    got = partner_alert_update(msgspec.msgpack.decode(wire, type=AlertReport))
+    assert got.status == "closed" and got.reason == "impact"
+    live = partner_alert_update(msgspec.msgpack.decode(msgspec.msgpack.encode(
+        alert_report(_alert("USA-W1", 600.0, impact=(38.2, 132.0, 622.0, 8_000.0)), "USA", issued=224.0)), type=AlertReport))
+    assert live.reason is msgspec.UNSET
+    j = JointAlerts("JPN")
+    j.update(live, "USA", issued=224.0)
+    j.update(_alert("JPN-W1", 620.0, impact=(38.2, 132.0, 623.0, 9_000.0)), "JPN")
+    assert j.update(got, "USA") == []
+    older = msgspec.msgpack.decode(msgspec.msgpack.encode(msgspec.msgpack.decode(wire)[:13]), type=AlertReport)
+    assert older.reason is None and older.status == "closed"
+
+
 def test_joint_alerts_keep_apart_two_launches_from_one_site_with_different_impacts():
     from skyweave.warn.joint import JointAlerts
 

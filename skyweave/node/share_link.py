@@ -114,7 +114,7 @@ def alert_report(u, nation: str, issued: float | None = None) -> AlertReport:
         confidence=float(u.confidence or 0.0), status=u.status,
         releasable_to=tuple(sorted(set(u.releasable_to) | {nation})), nation=nation,
         sources=[f"{nation}:{s}" for s in (u.sources if u.sources is not msgspec.UNSET else ())],
-        issued=issued,
+        issued=issued, reason=u.reason if u.status == "closed" and u.reason is not msgspec.UNSET else None,
     )
 
 
@@ -131,6 +131,7 @@ def partner_alert_update(a: AlertReport):
                       semi_minor_m=imp.semi_minor_m, orientation_deg=imp.orientation_deg) if imp is not None else None,
         time_to_impact_s=a.time_to_impact_s, places=tuple(a.places), confidence=float(a.confidence),
         releasable_to=tuple(a.releasable_to), sources=tuple(s.split(":", 1)[1] for s in a.sources),
+        reason=a.reason if a.reason is not None else msgspec.UNSET,
     )
 
 

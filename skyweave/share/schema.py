@@ -179,6 +179,9 @@ class AlertReport(msgspec.Struct, array_like=True, frozen=True, kw_only=True):
     nation: Union[Nation, None] = None  # originating nation, when known
     sources: list[SourceRef] = []
     issued: Union[float, None] = None  # s: when its nation first issued this alert id (joint numbering)
+    # why a ``closed`` update closed: the missile came down, no track came or was lost, or the
+    # alert joined another (alerts.jsonl's ``reason``); None otherwise
+    reason: Union[Literal["impact", "lost", "merged"], None] = None
 
     def __post_init__(self) -> None:
         vals = [self.t] + ([self.time_to_impact_s] if self.time_to_impact_s is not None else [])
