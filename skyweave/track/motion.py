@@ -247,15 +247,7 @@ class CoordinatedTurn:
         T = _steps(dt, x.shape[:-1])
         w = x[..., -1]
         a, b, s, c, _, _ = coeffs if coeffs is not None else self._coeffs(w, T)
-        vx, vy = x[..., d], x[..., d + 1]
-        out = x.copy()
-        out[..., 0] = x[..., 0] + a * vx - b * vy
-        out[..., 1] = x[..., 1] + b * vx + a * vy
-        out[..., d] = c * vx - s * vy
-        out[..., d + 1] = s * vx + c * vy
-        if d == 3:
-            out[..., 2] = x[..., 2] + T * x[..., 5]
-        return out
+        return _turn_step(x, d, T, a, b, s, c)
 
     def jacobian(self, x, dt, coeffs=None):
         d, n = self.d, self.n
@@ -375,16 +367,24 @@ class FixedRateTurn:
         d = self.d
         T = np.asarray(dt, dtype=float)
         a, b, s, c = self._coeffs(T)
-        vx, vy = x[..., d], x[..., d + 1]
-        out = x.copy()
-        out[..., 0] = x[..., 0] + a * vx - b * vy
-        out[..., 1] = x[..., 1] + b * vx + a * vy
-        out[..., d] = c * vx - s * vy
-        out[..., d + 1] = s * vx + c * vy
-        if d == 3:
-            out[..., 2] = x[..., 2] + T * x[..., 5]
+        out = _turn_step(x, d, T, a, b, s, c)
         out[..., -1] = self.omega
         return out
+
+
+def _turn_step(x, d: int, T, a, b, s, c):
+    """States (…, n) moved one coordinated-turn step: the plane's position by the coefficients
+    a = sin(ωT)/ω, b = (1 − cos(ωT))/ω (s), its velocity rotated by s = sin(ωT), c = cos(ωT); in 3-D
+    the height at constant vertical velocity over T (s). Returns a new array."""
+    vx, vy = x[..., d], x[..., d + 1]
+    out = x.copy()
+    out[..., 0] = x[..., 0] + a * vx - b * vy
+    out[..., 1] = x[..., 1] + b * vx + a * vy
+    out[..., d] = c * vx - s * vy
+    out[..., d + 1] = s * vx + c * vy
+    if d == 3:
+        out[..., 2] = x[..., 2] + T * x[..., 5]
+    return out
 
 
 def make_model(name: str, d: int, q: float, q_omega: float = 1e-4):
