@@ -139,6 +139,8 @@ def test_unusable_files_exit_1(tmp_path, case):
     assert r.exit_code == 1
     expect = {"missing": "no such file", "all-bad": "no good track line", "dims": "tracks are 3-D"}[case]
     assert expect in r.stderr
+    if case == "all-bad":  # the message names the first bad line and what was wrong with it
+        assert "(2 bad; the first: " in r.stderr and "tracks.jsonl:1:" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_times_going_back_and_repeated_ids_are_bad_lines(tmp_path):

@@ -29,6 +29,11 @@ from skyweave.metrics.pcrlb import CartesianSensor, PcrlbStream, PolarSensor
 from skyweave.metrics.scorer import Scorer
 
 
+def _first(errors: list) -> str:
+    """'; the first: <path:line: what was wrong>' for a message, or '' when there is none."""
+    return f"; the first: {errors[0]}" if errors else ""
+
+
 class Unusable(Exception):
     """A file that cannot be scored at all (missing, unreadable, no good line, wrong dimension)."""
 
@@ -156,9 +161,9 @@ def score_files(truth_path: Path, tracks_path: Path, *, c: float = 1000.0, p: fl
     for _ in truth_frames:  # read the rest of the truth file for its line counts and errors
         pass
     if truth_stats.get("lines", 0) == 0:
-        raise Unusable(f"{truth_path}: no good truth line ({len(truth_errors)} bad)")
+        raise Unusable(f"{truth_path}: no good truth line ({len(truth_errors)} bad{_first(truth_errors)})")
     if track_stats.get("lines", 0) == 0:
-        raise Unusable(f"{tracks_path}: no good track line ({len(track_errors)} bad)")
+        raise Unusable(f"{tracks_path}: no good track line ({len(track_errors)} bad{_first(track_errors)})")
     out = scorer.summary()
     out.update({
         "dims": dims, "eval_at": at, "skipped_instants": skipped,
