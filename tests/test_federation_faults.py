@@ -375,7 +375,10 @@ def _nats(url: str, sc: Scenario, name: str, **kw):
 def assert_delivered_once(net: Net, nation: str) -> None:
     """Every frame sent to ``nation`` admitted once (duplicates aside), every report in it handed to the node."""
     assert net.admitted(nation) == net.sent_to(nation) > 0, (nation, net.admitted(nation), net.sent_to(nation))
-    assert net.reports_in(nation) == net.sent_to(nation, "items", ("tracks",))
+    # the gate counts a frame admitted before its delivery thread hands the reports over: wait for them
+    sent = net.sent_to(nation, "items", ("tracks",))
+    wait_until(lambda: net.reports_in(nation) >= sent, 15.0)
+    assert net.reports_in(nation) == sent, (nation, net.reports_in(nation), sent)
     for node in net.every_node[nation]:
         assert not [r for r, c in node.gate.counts.items() if c and r != "duplicate"], (nation, node.gate.counts)
 
