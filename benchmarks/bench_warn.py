@@ -705,7 +705,7 @@ def beta_table(runs) -> str:
                    f"{'yes' if s['i60_inside'] else ('no' if s['i60_inside'] is not None else '—')} | {fmt(s['i60_semi_km'])} | "
                    f"{fmt(100 * s['coverage'] if s['coverage'] is not None else None, '.0f')} % |")
     out.append("")
-    out.append(f"Goal (within 2 km standing 60 s before impact): {len(ok)}/{len(shots)} shots "
+    out.append(f"Goal (within 2 km standing 60 s before impact): {len(ok)} of {len(shots)} shots within: "
                f"{'PASS' if len(ok) == len(shots) else 'FAIL'}.\n")
     return "\n".join(out)
 
