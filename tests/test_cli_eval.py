@@ -127,20 +127,26 @@ def test_anees_from_track_covariances(tmp_path):
     assert s["rmse_position_m"] == pytest.approx(np.sqrt(500.0), rel=0.1)
 
 
-@pytest.mark.parametrize("case", ["missing", "all-bad", "dims"])
+@pytest.mark.parametrize("case", ["missing", "all-bad", "truth-all-bad", "dims"])
 def test_unusable_files_exit_1(tmp_path, case):
     tp = write_lines(tmp_path / "truth.jsonl", truth_rows([0.0], TARGETS))
-    kp = tmp_path / "tracks.jsonl"
+    kp = write_lines(tmp_path / "tracks.jsonl", [track(0.0, "A", 0.0, 0.0, 0.0, 0.0)]) if case == "truth-all-bad" \
+        else tmp_path / "tracks.jsonl"
     if case == "all-bad":
         write_lines(kp, ["{oops", '{"t": 0, "track_id": "A"}'])
+    elif case == "truth-all-bad":
+        write_lines(tp, ['{"t": 0, "id": "A", "lat": 1}', "not json"])
     elif case == "dims":
         write_lines(kp, [{**track(0.0, "A", 0.0, 0.0, 0.0, 0.0), "z": 0.0, "vz": 0.0}])
     r = run("eval", "--truth", tp, "--tracks", kp)
     assert r.exit_code == 1
-    expect = {"missing": "no such file", "all-bad": "no good track line", "dims": "tracks are 3-D"}[case]
-    assert expect in r.stderr
+    expect = {"missing": "no such file", "all-bad": "no good track line", "dims": "tracks are 3-D",
+              "truth-all-bad": "no line with a state"}[case]
+    assert expect in r.stderr and "Traceback" not in r.stderr
     if case == "all-bad":  # the message names the first bad line and what was wrong with it
-        assert "(2 bad; the first: " in r.stderr and "tracks.jsonl:1:" in r.stderr and "Traceback" not in r.stderr
+        assert "(2 bad; the first: " in r.stderr and "tracks.jsonl:1:" in r.stderr
+    if case == "truth-all-bad":
+        assert "(2 bad; the first: " in r.stderr and "truth.jsonl:1:" in r.stderr
 
 
 def test_times_going_back_and_repeated_ids_are_bad_lines(tmp_path):

@@ -89,8 +89,12 @@ def score_files(truth_path: Path, tracks_path: Path, *, c: float = 1000.0, p: fl
         dims_tracks = detect_dims(tracks_path)
     except OSError as e:
         raise Unusable(f"{e.filename}: cannot read ({e.strerror})") from None
-    if dims_truth is None:
-        raise Unusable(f"{truth_path}: no line with a state (t, id, x, y, vx, vy) to score against")
+    if dims_truth is None:  # read it through once for what was wrong with its first bad line
+        errors: list[FormatError] = []
+        for _ in iter_state_frames(truth_path, "id", IdRegistry(), errors, 2):
+            pass
+        raise Unusable(f"{truth_path}: no line with a state (t, id, x, y, vx, vy) to score against "
+                       f"({len(errors)} bad{_first(errors)})")
     if dims_tracks is not None and dims_tracks != dims_truth:
         raise Unusable(f"{tracks_path}: tracks are {dims_tracks}-D but the truth in {truth_path} is {dims_truth}-D")
     dims = dims_truth
