@@ -8,10 +8,11 @@ import pytest
 
 from skyweave.scenario.motion import ct_step
 from skyweave.track.config import TrackerConfig
-from skyweave.track.estimator import IMM, LearntTPM, departure_shares, turn_grid_imm
+from skyweave.track.estimator import IMM, LearntTPM, departure_shares
 from skyweave.track.filters import make_filter
 from skyweave.track.measurement import CartesianMeasurement
 from skyweave.track.motion import ConstantVelocity, CoordinatedTurn, FixedRateTurn
+from skyweave.track.tracker import make_estimator
 
 GRID = dict(imm_turn_rates_dps=(1.5, 3.0, 6.0), imm_q_cv=0.01, imm_turn_q=0.01, imm_sojourn_s=(100.0, 15.0))
 
@@ -110,9 +111,9 @@ def test_the_star_chain_returns_turns_to_straight_flight():
 
 
 def test_the_grid_imm_has_the_modes_the_config_asks_for():
-    est = turn_grid_imm(TrackerConfig(**GRID), 2)
+    est = make_estimator(TrackerConfig(**GRID), 2)
     assert [f.motion.name for f in est.filters] == ["cv", "ct", "ct+1.5", "ct-1.5", "ct+3", "ct-3", "ct+6", "ct-6"]
-    est = turn_grid_imm(TrackerConfig(**GRID, imm_turn_ct=False, imm_fast_q_omega=0.01, imm_learn_tpm=True), 3)
+    est = make_estimator(TrackerConfig(**GRID, imm_turn_ct=False, imm_fast_q_omega=0.01, imm_learn_tpm=True), 3)
     assert [f.motion.name for f in est.filters] == ["cv", "ct", "ct+1.5", "ct-1.5", "ct+3", "ct-3", "ct+6", "ct-6", "cv"]
     assert est.learnt is not None and est.n == 7 and est.mu0[0] == 0.8 and est.mu0.sum() == pytest.approx(1.0)
 
@@ -166,10 +167,7 @@ def _straight_then_turn(est, N: int, seed: int, rate_dps: float = 3.0):
 
 
 def _default_imm():
-    cfg = TrackerConfig()
-    f = [make_filter("ekf", ConstantVelocity(d=2, q=cfg.imm_q_cv, turn_rate=True, omega_sigma=cfg.imm_omega_sigma)),
-         make_filter("ekf", CoordinatedTurn(d=2, q=cfg.imm_q_ct, q_omega=cfg.q_omega))]
-    return IMM(f, cfg.imm_sojourn_s, mu0=[0.8, 0.2])
+    return make_estimator(TrackerConfig(), 2)
 
 
 @pytest.mark.parametrize("rate_dps, mode", [(3.0, "ct+3"), (-3.0, "ct-3")])
@@ -177,7 +175,7 @@ def test_on_a_turn_the_mode_of_its_rate_and_direction_wins(rate_dps, mode):
     """From 5 s after the onset to the turn's end the mode of the turn's own rate and direction
     holds the highest probability in at least 95 % of (run, step) pairs (mean probability above
     0.8); on the straight legs (30 s after the start, 20 s after the turn) CV holds it in 99 %."""
-    est = turn_grid_imm(TrackerConfig(**GRID), 2)
+    est = make_estimator(TrackerConfig(**GRID), 2)
     names = [f.motion.name for f in est.filters]
     t, _, mu, _ = _straight_then_turn(est, 40, seed=7, rate_dps=rate_dps)
     top = mu.argmax(axis=2)
@@ -196,7 +194,7 @@ def test_the_grid_follows_straight_legs_and_turns_more_tightly_than_the_default_
     n/2 (the turn modes' few per cent of probability widen the moment-matched covariance, and
     their mixing into CV acts as process noise), and the turn's first 5 s are over-confident
     (NEES far above n, more than the default's: the near-zero-noise CV mode holds the onset)."""
-    grid, default = turn_grid_imm(TrackerConfig(**GRID), 2), _default_imm()
+    grid, default = make_estimator(TrackerConfig(**GRID), 2), _default_imm()
     t, ng, _, eg = _straight_then_turn(grid, 40, seed=11)
     _, nd, _, ed = _straight_then_turn(default, 40, seed=11)
     turn = (t >= 125.0) & (t < 150.0)

@@ -15,7 +15,7 @@ Per step of length T, with mode probabilities μ and the mode transition matrix 
 Sensors here are asynchronous, so Π comes from a continuous-time Markov chain with mean sojourn
 times τ_j: Π(T) = exp(Λ T) with Λ_jj = −1/τ_j and the leaving rate split evenly over the other
 modes, or as given shares say (:func:`departure_shares`: the star-shaped chain of the grid of
-known-rate turn modes, :func:`turn_grid_imm`), computed once by eigen-decomposition, then per
+known-rate turn modes, :func:`skyweave.track.tracker.make_estimator`), computed once by eigen-decomposition, then per
 track. With a :class:`LearntTPM` each track learns its own rates from its mode probabilities
 (``imm_learn_tpm``), and Π(T) is the exponential of its own generator.
 """
@@ -27,12 +27,10 @@ import numpy as np
 from skyweave.track.filters import (
     MeasurementPrediction,
     innovations,
-    make_filter,
     pda_update,
     symmetrise,
     update,
 )
-from skyweave.track.motion import ConstantVelocity, CoordinatedTurn, FixedRateTurn
 
 LOG2PI = np.log(2 * np.pi)
 
@@ -141,11 +139,8 @@ class LearntTPM:
                              f"switch_at in [0.5, 1) or None, got {list(tau)}, {prior_count}, {memory_s}, {switch_at}")
         self.r = r
         self.switch_at = switch_at
-        if shares is None:   # the prior splits each mode's departures evenly over the others
-            self.a0 = np.full((r, r), float(prior_count) / (r - 1))
-        else:                # ... or as ``shares`` (r, r) says (see :func:`departure_shares`)
-            self.a0 = float(prior_count) * _check_shares(shares, r)
-        np.fill_diagonal(self.a0, 0.0)
+        # the prior splits each mode's departures evenly over the others, or as ``shares`` says
+        self.a0 = float(prior_count) * (even_shares(r) if shares is None else _check_shares(shares, r))
         self.b0 = float(prior_count) * tau
         self.memory_s = memory_s
 
@@ -293,14 +288,8 @@ class IMM:
         tau = np.asarray(sojourn_s, dtype=float)
         if tau.shape != (self.r,) or np.any(tau <= 0):
             raise ValueError(f"sojourn_s needs {self.r} positive times")
-        lam = np.zeros((self.r, self.r))
-        if shares is None:
-            for j in range(self.r):
-                lam[j, :] = (1.0 / tau[j]) / max(self.r - 1, 1)
-                lam[j, j] = -1.0 / tau[j]
-        else:
-            lam = _check_shares(shares, self.r) / tau[:, None]
-            np.fill_diagonal(lam, -1.0 / tau)
+        lam = (even_shares(self.r) if shares is None else _check_shares(shares, self.r)) / tau[:, None]
+        np.fill_diagonal(lam, -1.0 / tau)
         w, V = np.linalg.eig(lam)
         self._w, self._V, self._Vi = w, V, np.linalg.inv(V)
         self.mu0 = np.full(self.r, 1.0 / self.r) if mu0 is None else np.asarray(mu0, dtype=float)
@@ -473,6 +462,11 @@ class IMM:
         return out
 
 
+def even_shares(r: int) -> np.ndarray:
+    """Each mode's departures split evenly over the other r − 1 modes (r, r); one mode: none."""
+    return (1.0 - np.eye(r)) / max(r - 1, 1)
+
+
 def _check_shares(shares, r: int) -> np.ndarray:
     """``shares`` as an (r, r) array: non-negative, zero diagonal, each row summing to one."""
     S = np.array(shares, dtype=float)
@@ -503,43 +497,6 @@ def departure_shares(r: int, hop: float) -> np.ndarray:
     return S
 
 
-def turn_grid_imm(cfg, d: int, adaptive: AdaptiveQ | None = None) -> IMM:
-    """The IMM with a grid of known-rate turn modes (``imm_turn_rates_dps``) that a config asks for.
-
-    ``cfg`` is a :class:`skyweave.track.config.TrackerConfig`. Modes, in order: the CV mode
-    (``imm_q_cv``, turn rate held at 0 ± ``imm_omega_sigma``); the ω-estimating CT mode as a
-    catch-all for rates off the grid (``imm_q_ct``, ``q_omega``, sojourn ``imm_sojourn_s[1]``)
-    unless ``imm_turn_ct`` is false; the fast CT mode where ``imm_fast_q_omega`` > 0; one
-    :class:`FixedRateTurn` per rate of the grid and direction (``imm_turn_q``, sojourn
-    ``imm_turn_sojourn_s``, turn rate held at the mode's ± ``imm_omega_sigma``); in 3-D the high-noise
-    CV mode where ``imm_q_high`` > 0. The chain is star-shaped (:func:`departure_shares`, ``hop`` =
-    ``imm_turn_hop``): straight flight leaves to any other mode alike, at the rate 1/``imm_sojourn_s[0]``;
-    the others return to it. A new track starts at 0.8 on CV, the rest split evenly.
-    ``imm_learn_tpm`` learns each track's rates with these shares as the prior's.
-    """
-    fname = "ukf" if cfg.filter == "ukf" else "ekf"
-    models = [(ConstantVelocity(d=d, q=cfg.imm_q_cv, turn_rate=True, omega_sigma=cfg.imm_omega_sigma), cfg.imm_sojourn_s[0])]
-    if cfg.imm_turn_ct:
-        models.append((CoordinatedTurn(d=d, q=cfg.imm_q_ct, q_omega=cfg.q_omega), cfg.imm_sojourn_s[1]))
-    if cfg.imm_fast_q_omega > 0:
-        models.append((CoordinatedTurn(d=d, q=cfg.imm_fast_q, q_omega=cfg.imm_fast_q_omega), cfg.imm_fast_sojourn_s))
-    for rate in cfg.imm_turn_rates_dps:
-        for sign in (1.0, -1.0):
-            m = FixedRateTurn(d=d, q=cfg.imm_turn_q, omega=sign * np.radians(rate), omega_sigma=cfg.imm_omega_sigma)
-            models.append((m, cfg.imm_turn_sojourn_s))
-    if d == 3 and cfg.imm_q_high > 0:
-        models.append((ConstantVelocity(d=d, q=cfg.imm_q_high, turn_rate=True, omega_sigma=cfg.imm_omega_sigma),
-                       cfg.imm_high_sojourn_s))
-    r = len(models)
-    sojourn = [t for _, t in models]
-    shares = departure_shares(r, cfg.imm_turn_hop)
-    mu0 = np.full(r, 0.2 / (r - 1))
-    mu0[0] = 0.8
-    learnt = LearntTPM(sojourn, cfg.imm_tpm_prior_count, cfg.imm_tpm_memory_s,
-                       cfg.imm_tpm_switch_at if cfg.imm_tpm_counts == "decided" else None, shares=shares) if cfg.imm_learn_tpm else None
-    return IMM([make_filter(fname, m) for m, _ in models], sojourn, mu0=mu0, adaptive=adaptive, learnt=learnt, shares=shares)
-
-
 def state_rows(st: dict, idx) -> dict:
     return {k: v[idx] for k, v in st.items()}
 
@@ -549,4 +506,4 @@ def set_rows(st: dict, idx, new: dict) -> None:
         st[k][idx] = v
 
 
-__all__ = ["AdaptiveQ", "LearntTPM", "expm_rates", "SingleModel", "IMM", "departure_shares", "turn_grid_imm", "gaussian_loglik", "state_rows", "set_rows", "symmetrise"]
+__all__ = ["AdaptiveQ", "LearntTPM", "expm_rates", "SingleModel", "IMM", "departure_shares", "gaussian_loglik", "state_rows", "set_rows", "symmetrise"]

@@ -30,38 +30,56 @@ import numpy as np
 from skyweave.geo import LocalFrame
 from skyweave.track.association import candidate_pairs, chi2_gate, clusters, gnn, jpda
 from skyweave.track.config import TrackerConfig
-from skyweave.track.estimator import IMM, AdaptiveQ, LearntTPM, SingleModel, gaussian_loglik, set_rows, state_rows, turn_grid_imm
+from skyweave.track.estimator import IMM, AdaptiveQ, LearntTPM, SingleModel, departure_shares, gaussian_loglik, set_rows, state_rows
 from skyweave.track.filters import make_filter
 from skyweave.track.filters import update as kalman_update
 from skyweave.track.management import confirm_mask, delete_mask, track_quality
 from skyweave.track.measurement import PolarMeasurement
-from skyweave.track.motion import ConstantVelocity, CoordinatedTurn, make_model
+from skyweave.track.motion import ConstantVelocity, CoordinatedTurn, FixedRateTurn, make_model
 from skyweave.track.sensors import MeasurementScan, SensorInfo, in_any_coverage, in_coverage, position_sigma_bound
 from skyweave.track.table import CONFIRMED, TENTATIVE, TrackTable
 
 
 def make_estimator(cfg: TrackerConfig, d: int):
-    """The estimator a configuration asks for: one filter, the CV/CT IMM, or the IMM with known-rate turn modes."""
+    """The estimator a configuration asks for: one filter, the CV/CT IMM, or the IMM with known-rate turn modes.
+
+    The IMM's modes, in order: the CV mode (``imm_q_cv``, turn rate held at 0 ± ``imm_omega_sigma``);
+    the ω-estimating CT mode (``imm_q_ct``, ``q_omega``; with a turn grid, a catch-all for rates off
+    it, left out if ``imm_turn_ct`` is false); the fast CT mode where ``imm_fast_q_omega`` > 0; with
+    ``imm_turn_rates_dps``, one :class:`FixedRateTurn` per rate and direction (``imm_turn_q``,
+    sojourn ``imm_turn_sojourn_s``, turn rate held at its own ± ``imm_omega_sigma``); in 3-D the
+    high-noise CV mode where ``imm_q_high`` > 0. Without a grid each mode's departures split evenly
+    over the others; with one the chain is star-shaped (:func:`departure_shares`, ``imm_turn_hop``).
+    A new track starts at 0.8 on CV (0.7 when the 3-D high mode stands beside the CT modes alone),
+    the rest split evenly. ``imm_learn_tpm`` learns each track's rates, these as the prior.
+    """
     ad = AdaptiveQ(cfg.adaptive_q_memory, cfg.adaptive_q_min, cfg.adaptive_q_max) if cfg.adaptive_q else None
-    if cfg.model == "imm" and cfg.imm_turn_rates_dps:
-        return turn_grid_imm(cfg, d, ad)
-    if cfg.model == "imm":
-        fname = "ukf" if cfg.filter == "ukf" else "ekf"
-        cv = ConstantVelocity(d=d, q=cfg.imm_q_cv, turn_rate=True, omega_sigma=cfg.imm_omega_sigma)
-        ct = CoordinatedTurn(d=d, q=cfg.imm_q_ct, q_omega=cfg.q_omega)
-        filters, sojourn, mu0 = [make_filter(fname, cv), make_filter(fname, ct)], cfg.imm_sojourn_s, [0.8, 0.2]
-        if cfg.imm_fast_q_omega > 0:
-            fast = CoordinatedTurn(d=d, q=cfg.imm_fast_q, q_omega=cfg.imm_fast_q_omega)
-            filters, sojourn, mu0 = [*filters, make_filter(fname, fast)], (*sojourn, cfg.imm_fast_sojourn_s), [0.8, 0.1, 0.1]
-        if d == 3 and cfg.imm_q_high > 0:
-            hi = ConstantVelocity(d=d, q=cfg.imm_q_high, turn_rate=True, omega_sigma=cfg.imm_omega_sigma)
-            filters, sojourn = [*filters, make_filter(fname, hi)], (*sojourn, cfg.imm_high_sojourn_s)
-            mu0 = [0.7, 0.15, 0.15] if len(mu0) == 2 else [0.7, 0.1, 0.1, 0.1]
-        learnt = LearntTPM(sojourn, cfg.imm_tpm_prior_count, cfg.imm_tpm_memory_s,
-                             cfg.imm_tpm_switch_at if cfg.imm_tpm_counts == "decided" else None) if cfg.imm_learn_tpm else None
-        return IMM(filters, sojourn, mu0=mu0, adaptive=ad, learnt=learnt)
-    q = cfg.q_ca if cfg.model == "ca" else cfg.q
-    return SingleModel(make_filter(cfg.filter, make_model(cfg.model, d, q, cfg.q_omega)), adaptive=ad)
+    if cfg.model != "imm":
+        q = cfg.q_ca if cfg.model == "ca" else cfg.q
+        return SingleModel(make_filter(cfg.filter, make_model(cfg.model, d, q, cfg.q_omega)), adaptive=ad)
+    grid = cfg.imm_turn_rates_dps
+    models = [(ConstantVelocity(d=d, q=cfg.imm_q_cv, turn_rate=True, omega_sigma=cfg.imm_omega_sigma), cfg.imm_sojourn_s[0])]
+    if cfg.imm_turn_ct or not grid:
+        models.append((CoordinatedTurn(d=d, q=cfg.imm_q_ct, q_omega=cfg.q_omega), cfg.imm_sojourn_s[1]))
+    if cfg.imm_fast_q_omega > 0:
+        models.append((CoordinatedTurn(d=d, q=cfg.imm_fast_q, q_omega=cfg.imm_fast_q_omega), cfg.imm_fast_sojourn_s))
+    for rate in grid:
+        for sign in (1.0, -1.0):
+            models.append((FixedRateTurn(d=d, q=cfg.imm_turn_q, omega=sign * np.radians(rate), omega_sigma=cfg.imm_omega_sigma),
+                           cfg.imm_turn_sojourn_s))
+    high = d == 3 and cfg.imm_q_high > 0
+    if high:
+        models.append((ConstantVelocity(d=d, q=cfg.imm_q_high, turn_rate=True, omega_sigma=cfg.imm_omega_sigma),
+                       cfg.imm_high_sojourn_s))
+    r = len(models)
+    sojourn = tuple(t for _, t in models)
+    shares = departure_shares(r, cfg.imm_turn_hop) if grid else None
+    rest = 0.3 if high and not grid else 0.2
+    mu0 = [1.0 - rest] + [rest / (r - 1)] * (r - 1)
+    fname = "ukf" if cfg.filter == "ukf" else "ekf"
+    learnt = LearntTPM(sojourn, cfg.imm_tpm_prior_count, cfg.imm_tpm_memory_s,
+                       cfg.imm_tpm_switch_at if cfg.imm_tpm_counts == "decided" else None, shares=shares) if cfg.imm_learn_tpm else None
+    return IMM([make_filter(fname, m) for m, _ in models], sojourn, mu0=mu0, adaptive=ad, learnt=learnt, shares=shares)
 
 
 def bound_unobserved_altitude(state: dict, sigma_z: float, sigma_vz: float, d: int) -> dict:

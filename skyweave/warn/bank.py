@@ -4,7 +4,7 @@ Each :class:`BallisticTrack` is an IMM of two unscented Kalman filters on the EC
 state (position m, velocity m/s, κ = ln k of the inverse ballistic coefficient k = 1/β m²/kg;
 :mod:`skyweave.warn.dynamics`): a boost mode whose large process noise absorbs the unknown thrust
 and a free-flight mode with J2 gravity, the rotating earth and drag; free flight that has been
-sure for a minute is final (no later stage: the boost mode mixes nothing more into it).
+sure for a minute is final (no later stage: the boost mode mixes nothing more into it). The
 :class:`EstimatorBank`
 
 - **spawns** an estimator from an air track the classifier holds ballistic
