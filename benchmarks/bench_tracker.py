@@ -23,7 +23,8 @@ Cases (default: all; scenario seconds):
   (``skyweave simulate``: two radars, Pd 0.9, 10 false alarms per scan each);
 - ``manoeuvring-100`` 120 s: 6 deg/s turns at 200-300 m/s;
 - ``flights`` 120 s: independent (``benchmarks/make_flights.py``): 130 real ADS-B flights
-  around Paris (``traffic``'s sample), time-shifted to fly at once (about 120 at a time), under two
+  around Paris (``traffic``'s sample), re-timed (its whole-second time stamps removed: the
+  writer's ``smooth`` truth), time-shifted to fly at once (about 120 at a time), under two
   simulated radars out of phase (Pd 0.9 / 0.85, 10 / 8 false alarms per scan); 2-D;
 - ``independent-3d`` 120 s: independent (``benchmarks/make_independent_3d.py``): 100 targets
   near sea level, a 3-D sensors file whose two radars measure no elevation. skyweave tracks the

@@ -12,10 +12,20 @@ coverage), its clock shifted so that flights recorded hours apart fly at once (s
 :func:`choose_targets`): most targets are up for the whole scenario, the others appear or vanish
 where real ones do, at the coverage edge, at take-off and landing. Positions keep their real
 geography (the default collection is 3 hours of traffic around Paris on 2021-10-07, arrivals and
-departures of CDG and Orly with their turns, climbs and descents). Truth positions are the
-record's WGS-84 positions (barometric altitude as height) in the origin's east-north-up frame,
-linearly interpolated to each scan time; velocities are central differences over +-1 s of the
-same interpolation.
+departures of CDG and Orly with their turns, climbs and descents), taken from the record's WGS-84
+positions (barometric altitude as height) in the origin's east-north-up frame.
+
+Truth (``--truth``). The sample's time stamps are whole seconds and a position may be up to a
+second stale: the distance flown in one stamped second is 0.45-1.5 times the reported ground
+speed (5th-95th percentile). Interpolated as stamped (``record``), a flight jumps tens of metres
+along its track every second (along-track accelerations of median 10 m/s²), which no aircraft
+does and which every tracker then has to follow. ``smooth`` (the default) re-times each record
+(:class:`Path2`): the ground track is the recorded positions smoothed over ±1.5 km of arc, and the
+distance along it and the height are the integrals of their rates fitted over ±20 s (local
+quadratic fits), so positions and velocities agree exactly, the turns, speed changes, climbs and
+descents are the record's, and the truth stays within about a second's flight of the recorded
+fixes (95th percentile 54 m for the median flight). ``record`` keeps the stamped interpolation
+(velocities: central differences over +-1 s), as before 2026-11-30.
 
 Radars (``RADARS``): fixed, range and bearing only (no elevation, the common air-surveillance
 kind), each with its own noise, detection probability below 1, Poisson false alarms uniform over
@@ -26,7 +36,7 @@ the target's horizontal position from the radar; in 3-D (``--dims 3``: an origin
 (WGS-84), and the sensors file gives no ``sigma_elevation_deg``.
 
     python benchmarks/make_flights.py --out DIR [--dims 2] [--targets 130] [--duration 120] [--seed 1]
-        [--sample collections/quickstart.json.gz]
+        [--sample collections/quickstart.json.gz] [--truth smooth|record]
 
 Also written: ``flights.json``, which recorded flight (icao24, callsign, recorded time window)
 each target is, and the time shift applied.
@@ -181,9 +191,124 @@ def windows(t: np.ndarray, p: np.ndarray) -> list[tuple[int, int]]:
     return runs
 
 
+#: half-width (s) of the local quadratic fits that re-time a record (``smooth`` truth)
+SMOOTH_HALF_S = 20.0
+#: half-width (m of arc) of the local quadratic fits that smooth a record's ground track
+SMOOTH_ARC_M = 1_500.0
+
+
+def local_quadratic(x: np.ndarray, y: np.ndarray, half: float) -> tuple[np.ndarray, np.ndarray]:
+    """Value and slope at each x[k] of a tricube-weighted quadratic fit of (x, y) over x[k] ± ``half``.
+
+    ``y`` is (K,) or (K, m) (each column fitted alike). Each fit is centred on x[k]; where fewer
+    than 5 points lie in the window (short records, their ends) it widens to the nearest 5.
+    """
+    y2 = y.reshape(len(x), -1)
+    d = x[None, :] - x[:, None]  # (K, K): row k's offsets
+    h = np.maximum(half, np.sort(np.abs(d), axis=1)[:, min(4, len(x) - 1)] + 1e-6)
+    u = d / h[:, None]  # offsets in window units: a well-conditioned fit
+    w = np.clip(1.0 - np.abs(u) ** 3, 0.0, None) ** 3
+    m = [np.sum(w * u**j, axis=1) for j in range(5)]
+    A = np.stack([np.stack([m[0], m[1], m[2]], -1), np.stack([m[1], m[2], m[3]], -1),
+                  np.stack([m[2], m[3], m[4]], -1)], -2)  # (K, 3, 3) normal equations
+    B = np.stack([np.einsum("kj,jc->kc", w * u**j, y2) for j in range(3)], 1)  # (K, 3, m)
+    c = np.linalg.solve(A, B)
+    return c[:, 0].reshape(y.shape), (c[:, 1] / h[:, None]).reshape(y.shape)
+
+
+def hermite(ts: np.ndarray, t: np.ndarray, y: np.ndarray, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cubic Hermite interpolation of knots (t, y, dy) at ts (inside [t[0], t[-1]]): values and slopes."""
+    i = np.clip(np.searchsorted(t, ts, side="right") - 1, 0, len(t) - 2)
+    h = t[i + 1] - t[i]
+    u = (ts - t[i]) / h
+    h00, h10, h01, h11 = 2 * u**3 - 3 * u**2 + 1, u**3 - 2 * u**2 + u, -2 * u**3 + 3 * u**2, u**3 - u**2
+    v = h00 * y[i] + h10 * h * dy[i] + h01 * y[i + 1] + h11 * h * dy[i + 1]
+    d00, d10, d01, d11 = 6 * u**2 - 6 * u, 3 * u**2 - 4 * u + 1, -6 * u**2 + 6 * u, 3 * u**2 - 2 * u
+    dv = (d00 * y[i] + d01 * y[i + 1]) / h + d10 * dy[i] + d11 * dy[i + 1]
+    return v, dv
+
+
+@dataclass(frozen=True)
+class Path2:
+    """A record re-timed: its ground track as a polyline in arc length, and smooth s(t), z(t).
+
+    ADS-B positions are right but their time stamps are not: the sample's stamps are whole
+    seconds, and a position may be up to a second stale (the distance flown in one stamped
+    second is 0.45-1.5 times the reported ground speed, 5th-95th percentile, in the default
+    sample). Interpolated as stamped, a flight jumps tens of metres along its track every
+    second, with velocities wrong by tens of m/s, which no aircraft does. Re-timed, the path
+    keeps every recorded position (its turns) and the distance along it and the height follow
+    local quadratic fits over ±``SMOOTH_HALF_S`` s (the speed changes and climbs of the record).
+    """
+
+    t: np.ndarray   #: knot times (the record's, scenario s)
+    s: np.ndarray   #: fitted arc length at the knots (m) ...
+    ds: np.ndarray  #: ... and its rate (m/s)
+    z: np.ndarray   #: fitted height (m) ...
+    dz: np.ndarray  #: ... and its rate
+    arc: np.ndarray  #: the polyline: arc length of each kept point (m) ...
+    xy: np.ndarray   #: ... and the point (K, 2)
+    tan: np.ndarray  #: unit tangent at each kept point (K, 2)
+
+    @classmethod
+    def of(cls, t: np.ndarray, p: np.ndarray) -> "Path2":
+        step = np.hypot(*np.diff(p[:, :2], axis=0).T)
+        keep = np.r_[True, step > 1.0]  # a repeated (stale) position adds no point to the path
+        xy = p[keep, :2]
+        arc = np.r_[0.0, np.cumsum(np.hypot(*np.diff(xy, axis=0).T))]
+        s_rec = np.r_[0.0, np.cumsum(step)]  # each record's arc length (a stale one's is its last)
+        if len(xy) >= 3:  # the ground track itself, smoothed over ±SMOOTH_ARC_M of arc
+            xy = local_quadratic(arc, xy, SMOOTH_ARC_M)[0]
+            arc = np.r_[0.0, np.cumsum(np.hypot(*np.diff(xy, axis=0).T))]
+            keep = np.r_[True, np.diff(arc) > 1e-3]
+            xy, arc = xy[keep], arc[keep]
+        if len(xy) < 2:
+            xy, arc = np.vstack([xy[:1], xy[:1] + [0.0, 1e-3]]), np.array([0.0, 1e-3])
+        tan = np.gradient(xy, arc, axis=0) if len(xy) >= 3 else np.repeat(np.diff(xy, axis=0), 2, axis=0) / arc[-1]
+        tan = tan / np.maximum(np.linalg.norm(tan, axis=1, keepdims=True), 1e-9)
+        ds = np.maximum(local_quadratic(t, s_rec, SMOOTH_HALF_S)[1], 0.0)
+        dz = local_quadratic(t, p[:, 2], SMOOTH_HALF_S)[1]
+        # distance and height are the integrals of their fitted rates (so speed and position agree),
+        # each offset to lie on the record on average
+        s = cumtrapz(t, ds)
+        z = cumtrapz(t, dz)
+        s = np.clip(s + np.mean(s_rec - s), 0.0, None)
+        z = z + np.mean(p[:, 2] - z)
+        return cls(t, s, ds, z, dz, arc, xy, tan)
+
+    def state(self, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions and velocities (len(ts), 3) at times ts inside the record."""
+        ts = np.clip(ts, self.t[0], self.t[-1])
+        s, ds = integral_of_linear(ts, self.t, self.s, self.ds)
+        z, dz = integral_of_linear(ts, self.t, self.z, self.dz)
+        s = np.clip(s, 0.0, self.arc[-1])
+        x, tx = hermite(s, self.arc, self.xy[:, 0], self.tan[:, 0])
+        y, ty = hermite(s, self.arc, self.xy[:, 1], self.tan[:, 1])
+        n = np.maximum(np.hypot(tx, ty), 1e-9)
+        return np.column_stack([x, y, z]), np.column_stack([ds * tx / n, ds * ty / n, dz])
+
+
+def cumtrapz(t: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """The integral of the piecewise-linear v(t) from t[0] at each t[k]."""
+    return np.r_[0.0, np.cumsum(0.5 * (v[1:] + v[:-1]) * np.diff(t))]
+
+
+def integral_of_linear(ts: np.ndarray, t: np.ndarray, y: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """y(ts) and v(ts) where v is piecewise linear between knots t and y its integral (y[k] at t[k])."""
+    i = np.clip(np.searchsorted(t, ts, side="right") - 1, 0, len(t) - 2)
+    h = np.maximum(t[i + 1] - t[i], 1e-9)
+    dt = ts - t[i]
+    slope = (v[i + 1] - v[i]) / h
+    return y[i] + v[i] * dt + 0.5 * slope * dt**2, v[i] + slope * dt
+
+
 @dataclass(frozen=True)
 class Target:
-    """A target: a recorded flight's run, shifted by ``rec0`` (scenario t = recorded t - rec0), up from ``t0`` for ``life`` s."""
+    """A target: a recorded flight's run, shifted by ``rec0`` (scenario t = recorded t - rec0), up from ``t0`` for ``life`` s.
+
+    ``path`` (the record re-timed, :class:`Path2`) gives its motion; without one (``--truth
+    record``) the record is interpolated as stamped.
+    """
 
     name: str
     icao24: str
@@ -193,19 +318,26 @@ class Target:
     life: float
     t: np.ndarray  #: recorded times minus the shift (scenario s)
     p: np.ndarray  #: ENU positions (K, 3), m
+    path: Path2 | None = None
 
     def at(self, ts: np.ndarray) -> np.ndarray:
-        """Positions (len(ts), 3) by linear interpolation, ts within [t0, t0 + life]."""
+        """Positions (len(ts), 3), ts within [t0, t0 + life]."""
+        if self.path is not None:
+            return self.path.state(ts)[0]
         return np.stack([np.interp(ts, self.t, self.p[:, k]) for k in range(3)], axis=1)
 
     def velocity(self, ts: np.ndarray) -> np.ndarray:
-        """Velocities (len(ts), 3), m/s: central differences over +-1 s of the interpolation, inside the record."""
+        """Velocities (len(ts), 3), m/s: the re-timed path's, or central differences over +-1 s of the
+        interpolation, inside the record."""
+        if self.path is not None:
+            return self.path.state(ts)[1]
         lo = np.maximum(ts - 1.0, self.t[0])
         hi = np.minimum(ts + 1.0, self.t[-1])
         return (self.at(hi) - self.at(lo)) / np.maximum(hi - lo, 1e-9)[:, None]
 
 
-def choose_targets(flights: list[Flight], frame: Frame, rng, n: int, duration: float) -> list[Target]:
+def choose_targets(flights: list[Flight], frame: Frame, rng, n: int, duration: float,
+                   smooth: bool = True) -> list[Target]:
     """n targets from distinct flights, each a random stretch of one of its covered runs; FlightsError if too few.
 
     Every flight's recorded clock is shifted so that a random instant ``rec0`` of its record is the
@@ -231,8 +363,11 @@ def choose_targets(flights: list[Flight], frame: Frame, rng, n: int, duration: f
         i, j = runs[rng.integers(len(runs))]
         rec0 = float(np.round(rng.uniform(t[i] - min_life, t[j] - min_life), 1))
         start, end = max(t[i], rec0), min(t[j], rec0 + duration)
-        sel = (t >= start - MAX_GAP_S) & (t <= end + MAX_GAP_S) & (np.arange(len(t)) >= i) & (np.arange(len(t)) <= j)
-        out.append(Target(f"F{k + 1}", fl.icao24, fl.callsign, rec0, start - rec0, end - start, t[sel] - rec0, p[sel]))
+        margin = max(MAX_GAP_S, SMOOTH_HALF_S) if smooth else MAX_GAP_S  # whole fit windows at the ends
+        sel = (t >= start - margin) & (t <= end + margin) & (np.arange(len(t)) >= i) & (np.arange(len(t)) <= j)
+        tk, pk = t[sel] - rec0, p[sel]
+        out.append(Target(f"F{k + 1}", fl.icao24, fl.callsign, rec0, start - rec0, end - start, tk, pk,
+                          Path2.of(tk, pk) if smooth else None))
     return out
 
 
@@ -255,14 +390,20 @@ def make_scenario(targets: list[Target], duration: float, dims: int, rng, frame:
     """Detections and truth records (dicts, time order) of the targets under RADARS."""
     dets, truth = [], []
     truth_done = set()
-    for t, rad in scan_times(duration):
+    scans = scan_times(duration)
+    times = np.unique([t for t, _ in scans])
+    states = {}  # (target, time) -> (position, velocity), each target's whole life at once
+    for tg in targets:
+        ts = times[(times >= tg.t0 - 1e-9) & (times <= tg.t0 + tg.life + 1e-9)]
+        for t, p, v in zip(ts.tolist(), tg.at(ts), tg.velocity(ts)):
+            states[tg.name, t] = (p, v)
+    for t, rad in scans:
         live = [tg for tg in targets if tg.t0 - 1e-9 <= t <= tg.t0 + tg.life + 1e-9]
-        ts = np.full(1, t)
-        pos = np.array([tg.at(ts)[0] for tg in live]).reshape(-1, 3)
+        pos = np.array([states[tg.name, t][0] for tg in live]).reshape(-1, 3)
         if t not in truth_done:
             truth_done.add(t)
             for tg, p in zip(live, pos):
-                v = tg.velocity(ts)[0]
+                v = states[tg.name, t][1]
                 rec = {"t": t, "id": tg.name, "x": round(float(p[0]), 2), "y": round(float(p[1]), 2)}
                 if dims == 3:
                     rec["z"] = round(float(p[2]), 2)
@@ -306,10 +447,15 @@ def sensors_doc(dims: int, epoch: str, origin: tuple) -> dict:
 
 
 def write(out, n_targets: int = 130, duration: float = 120.0, seed: int = 1, dims: int = 2,
-          sample: str = DEFAULT_SAMPLE, origin: tuple = DEFAULT_ORIGIN) -> dict:
-    """Write sensors.json, detections.jsonl, truth.jsonl and flights.json into ``out``; return a summary."""
+          sample: str = DEFAULT_SAMPLE, origin: tuple = DEFAULT_ORIGIN, truth: str = "smooth") -> dict:
+    """Write sensors.json, detections.jsonl, truth.jsonl and flights.json into ``out``; return a summary.
+
+    ``truth``: ``smooth`` (the records re-timed, :class:`Path2`) or ``record`` (interpolated as stamped).
+    """
     if dims not in (2, 3):
         raise FlightsError(f"dims: expected 2 or 3, got {dims}")
+    if truth not in ("smooth", "record"):
+        raise FlightsError(f"truth: expected smooth or record, got {truth!r}")
     if not (n_targets >= 1 and duration > 0):
         raise FlightsError(f"expected targets >= 1 and duration > 0, got {n_targets}, {duration}")
     path = Path(sample)
@@ -319,8 +465,8 @@ def write(out, n_targets: int = 130, duration: float = 120.0, seed: int = 1, dim
         raise FlightsError(f"{path}: no such sample file")
     rng = np.random.default_rng(seed)
     frame = Frame(*origin)
-    targets = choose_targets(flights_of(load_records(path)), frame, rng, n_targets, duration)
-    dets, truth = make_scenario(targets, duration, dims, rng, frame)
+    targets = choose_targets(flights_of(load_records(path)), frame, rng, n_targets, duration, truth == "smooth")
+    dets, rows = make_scenario(targets, duration, dims, rng, frame)
     epoch = datetime.fromtimestamp(min(tg.rec_t0 for tg in targets), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -328,17 +474,17 @@ def write(out, n_targets: int = 130, duration: float = 120.0, seed: int = 1, dim
     with open(out / "detections.jsonl", "w") as f:
         f.writelines(json.dumps(d) + "\n" for d in dets)
     with open(out / "truth.jsonl", "w") as f:
-        f.writelines(json.dumps(r) + "\n" for r in truth)
+        f.writelines(json.dumps(r) + "\n" for r in rows)
     per_t = defaultdict(int)
-    for r in truth:
+    for r in rows:
         per_t[r["t"]] += 1
     (out / "flights.json").write_text(json.dumps({
-        "sample": str(sample), "seed": seed,
+        "sample": str(sample), "seed": seed, "truth": truth,
         "dims": dims, "origin": list(origin), "duration_s": duration,
         "targets": [{"id": tg.name, "icao24": tg.icao24, "callsign": tg.callsign, "recorded_start": tg.rec_t0,
                      "t0": tg.t0, "life_s": round(tg.life, 3)} for tg in targets],
     }, indent=1) + "\n")
-    return {"out": str(out), "targets": len(targets), "detections": len(dets), "truth_lines": len(truth),
+    return {"out": str(out), "targets": len(targets), "detections": len(dets), "truth_lines": len(rows),
             "max_simultaneous": max(per_t.values()) if per_t else 0,
             "mean_simultaneous": sum(per_t.values()) / len(per_t) if per_t else 0.0}
 
@@ -351,9 +497,11 @@ def main(argv=None) -> int:
     ap.add_argument("--duration", type=float, default=120.0, help="scenario seconds, default 120")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--sample", default=DEFAULT_SAMPLE, help=f"traffic sample under data/samples/, or a path (default {DEFAULT_SAMPLE})")
+    ap.add_argument("--truth", choices=("smooth", "record"), default="smooth",
+                    help="smooth: the records re-timed (default); record: interpolated as stamped (whole seconds)")
     a = ap.parse_args(argv)
     try:
-        s = write(a.out, a.targets, a.duration, a.seed, a.dims, a.sample)
+        s = write(a.out, a.targets, a.duration, a.seed, a.dims, a.sample, truth=a.truth)
     except FlightsError as e:
         print(f"Error: {e}", file=sys.stderr)
         return 1

@@ -111,3 +111,80 @@ def test_bad_sample_is_one_line_error(tmp_path):
     assert p.stderr.startswith("Error: ") and str(bad) in p.stderr and "Traceback" not in p.stderr
     p = _write(tmp_path / "out", "--targets", "100000")
     assert p.returncode == 1 and "flights have" in p.stderr and "Traceback" not in p.stderr
+
+
+def _by_target(rows: list[dict]) -> dict[str, list[dict]]:
+    out = defaultdict(list)
+    for r in rows:
+        out[r["id"]].append(r)
+    return out
+
+
+def test_the_truth_is_the_records_re_timed_a_flyable_motion(flights2d, tmp_path):
+    """The sample's time stamps are whole seconds, positions up to a second stale: as stamped, a
+    flight jumps tens of metres along its track each second. The default truth re-times each
+    record: its velocities are the derivative of its positions, its accelerations an airliner's,
+    and it stays within about a second's flight of the recorded positions."""
+    meta = json.loads((flights2d / "flights.json").read_text())
+    assert meta["truth"] == "smooth"
+    raw_out = tmp_path / "record"
+    p = _write(raw_out, "--truth", "record")
+    assert p.returncode == 0, p.stderr
+    assert json.loads((raw_out / "flights.json").read_text())["truth"] == "record"
+
+    def motion(rows):
+        mismatch, accel = [], []
+        for rs in _by_target(rows).values():
+            for a, b in zip(rs, rs[1:]):
+                dt = b["t"] - a["t"]
+                # the position moves by the mean of the two velocities (trapezoid), to a metre
+                px = a["x"] + 0.5 * (a["vx"] + b["vx"]) * dt - b["x"]
+                py = a["y"] + 0.5 * (a["vy"] + b["vy"]) * dt - b["y"]
+                mismatch.append(math.hypot(px, py))
+                accel.append(math.hypot(b["vx"] - a["vx"], b["vy"] - a["vy"]) / dt)
+        mismatch.sort()
+        accel.sort()
+        return mismatch[len(mismatch) // 2], accel[len(accel) // 2], accel[int(0.99 * len(accel))]
+
+    smooth_mismatch, smooth_a50, smooth_a99 = motion(_lines(flights2d / "truth.jsonl"))
+    raw_mismatch, raw_a50, raw_a99 = motion(_lines(raw_out / "truth.jsonl"))
+    assert smooth_mismatch < 0.5 and smooth_a50 < 1.0 and smooth_a99 < 10.0
+    assert raw_a50 > 3.0 * smooth_a50  # as stamped: the jumps
+    # the same flights, the same stretch, within about a second's flight of each other
+    smooth, raw = _by_target(_lines(flights2d / "truth.jsonl")), _by_target(_lines(raw_out / "truth.jsonl"))
+    assert smooth.keys() == raw.keys()
+    for tid in smooth:
+        assert [r["t"] for r in smooth[tid]] == [r["t"] for r in raw[tid]]
+        far = max(math.hypot(a["x"] - b["x"], a["y"] - b["y"]) for a, b in zip(smooth[tid], raw[tid]))
+        assert far < 400.0, (tid, far)
+
+
+def test_local_quadratic_and_the_path_reproduce_a_known_motion():
+    """A coordinated turn with a speed change, sampled every second with stale time stamps: the
+    re-timed path gives back its positions and velocities."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import numpy as np
+    from make_flights import Path2, local_quadratic
+
+    x = np.linspace(-5.0, 5.0, 41)
+    val, slope = local_quadratic(x, 2.0 + 3.0 * x - 0.5 * x**2, 2.0)
+    assert np.allclose(val, 2.0 + 3.0 * x - 0.5 * x**2) and np.allclose(slope, 3.0 - x)
+
+    t = np.arange(0.0, 121.0)
+    speed = 200.0 + 0.3 * t                   # m/s, accelerating
+    s = 200.0 * t + 0.15 * t**2               # arc length
+    r = 8_000.0                               # m: a turn of 200/8000 rad/s ≈ 1.4°/s at first
+    ang = s / r
+    p = np.column_stack([r * np.sin(ang), r * (1 - np.cos(ang)), 3_000.0 + 5.0 * t])
+    rng = np.random.default_rng(7)
+    stamped = t + rng.uniform(-0.5, 0.5, t.size)  # the instant each stamped position was taken
+    path = Path2.of(t, np.column_stack([r * np.sin((200.0 * stamped + 0.15 * stamped**2) / r),
+                                        r * (1 - np.cos((200.0 * stamped + 0.15 * stamped**2) / r)),
+                                        3_000.0 + 5.0 * stamped]))
+    inner = (t > 25) & (t < 95)
+    pos, vel = path.state(t[inner])
+    err = np.linalg.norm(pos - p[inner], axis=1)
+    true_v = np.column_stack([speed * np.cos(ang), speed * np.sin(ang), np.full(t.size, 5.0)])[inner]
+    verr = np.linalg.norm(vel - true_v, axis=1)
+    assert np.median(err) < 12.0 and err.max() < 30.0, (np.median(err), err.max())
+    assert np.median(verr) < 1.5 and verr.max() < 4.0, (np.median(verr), verr.max())
