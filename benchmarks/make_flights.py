@@ -20,7 +20,7 @@ second stale: the distance flown in one stamped second is 0.45-1.5 times the rep
 speed (5th-95th percentile). Interpolated as stamped (``record``), a flight jumps tens of metres
 along its track every second (along-track accelerations of median 10 m/s²), which no aircraft
 does and which every tracker then has to follow. ``smooth`` (the default) re-times each record
-(:class:`Path2`): the ground track is the recorded positions smoothed over ±1.5 km of arc, and the
+(:class:`RetimedPath`): the ground track is the recorded positions smoothed over ±1.5 km of arc, and the
 distance along it and the height are the integrals of their rates fitted over ±20 s (local
 quadratic fits), so positions and velocities agree exactly, the turns, speed changes, climbs and
 descents are the record's, and the truth stays within about a second's flight of the recorded
@@ -197,23 +197,32 @@ SMOOTH_HALF_S = 20.0
 SMOOTH_ARC_M = 1_500.0
 
 
-def local_quadratic(x: np.ndarray, y: np.ndarray, half: float) -> tuple[np.ndarray, np.ndarray]:
+def local_quadratic(x: np.ndarray, y: np.ndarray, half: float, rows: int = 512) -> tuple[np.ndarray, np.ndarray]:
     """Value and slope at each x[k] of a tricube-weighted quadratic fit of (x, y) over x[k] ± ``half``.
 
     ``y`` is (K,) or (K, m) (each column fitted alike). Each fit is centred on x[k]; where fewer
-    than 5 points lie in the window (short records, their ends) it widens to the nearest 5.
+    than 5 points lie in the window (short records, their ends) it widens to hold the nearest 5, and
+    with fewer than 3 points in all the fit falls back to a line (a point: a constant). Computed
+    ``rows`` fits at a time, so memory stays bounded for long records.
     """
     y2 = y.reshape(len(x), -1)
-    d = x[None, :] - x[:, None]  # (K, K): row k's offsets
-    h = np.maximum(half, np.sort(np.abs(d), axis=1)[:, min(4, len(x) - 1)] + 1e-6)
-    u = d / h[:, None]  # offsets in window units: a well-conditioned fit
-    w = np.clip(1.0 - np.abs(u) ** 3, 0.0, None) ** 3
-    m = [np.sum(w * u**j, axis=1) for j in range(5)]
-    A = np.stack([np.stack([m[0], m[1], m[2]], -1), np.stack([m[1], m[2], m[3]], -1),
-                  np.stack([m[2], m[3], m[4]], -1)], -2)  # (K, 3, 3) normal equations
-    B = np.stack([np.einsum("kj,jc->kc", w * u**j, y2) for j in range(3)], 1)  # (K, 3, m)
-    c = np.linalg.solve(A, B)
-    return c[:, 0].reshape(y.shape), (c[:, 1] / h[:, None]).reshape(y.shape)
+    val, slope = np.empty_like(y2, dtype=float), np.empty_like(y2, dtype=float)
+    for lo in range(0, len(x), rows):
+        d = x[None, :] - x[lo:lo + rows, None]  # (rows, K): each fit's offsets
+        h = np.maximum(half, 1.25 * np.sort(np.abs(d), axis=1)[:, min(4, len(x) - 1)])
+        u = d / h[:, None]  # offsets in window units: a well-conditioned fit
+        w = np.clip(1.0 - np.abs(u) ** 3, 0.0, None) ** 3
+        m = [np.sum(w * u**j, axis=1) for j in range(5)]
+        A = np.stack([np.stack([m[0], m[1], m[2]], -1), np.stack([m[1], m[2], m[3]], -1),
+                      np.stack([m[2], m[3], m[4]], -1)], -2)  # normal equations (rows, 3, 3)
+        # fewer than 3 points: a ridge on the curvature (and a vanishing one on the slope) makes it a
+        # line (a constant for one point)
+        few = (w > 1e-6).sum(axis=1) < 3
+        A[few] += np.diag([0.0, 1e-9, 1.0])[None] * m[0][few, None, None]
+        B = np.stack([np.einsum("kj,jc->kc", w * u**j, y2) for j in range(3)], 1)  # (rows, 3, m)
+        c = np.linalg.solve(A, B)
+        val[lo:lo + rows], slope[lo:lo + rows] = c[:, 0], c[:, 1] / h[:, None]
+    return val.reshape(y.shape), slope.reshape(y.shape)
 
 
 def hermite(ts: np.ndarray, t: np.ndarray, y: np.ndarray, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -229,29 +238,31 @@ def hermite(ts: np.ndarray, t: np.ndarray, y: np.ndarray, dy: np.ndarray) -> tup
 
 
 @dataclass(frozen=True)
-class Path2:
-    """A record re-timed: its ground track as a polyline in arc length, and smooth s(t), z(t).
+class RetimedPath:
+    """A record re-timed: its ground track in arc length, and the distance along it and the height in time.
 
     ADS-B positions are right but their time stamps are not: the sample's stamps are whole
     seconds, and a position may be up to a second stale (the distance flown in one stamped
     second is 0.45-1.5 times the reported ground speed, 5th-95th percentile, in the default
     sample). Interpolated as stamped, a flight jumps tens of metres along its track every
-    second, with velocities wrong by tens of m/s, which no aircraft does. Re-timed, the path
-    keeps every recorded position (its turns) and the distance along it and the height follow
-    local quadratic fits over ±``SMOOTH_HALF_S`` s (the speed changes and climbs of the record).
+    second, with velocities wrong by tens of m/s, which no aircraft does. Re-timed, the ground
+    track is the recorded positions smoothed over ±``SMOOTH_ARC_M`` of arc (its turns kept), and
+    the distance along it and the height are the integrals of their rates fitted over
+    ±``SMOOTH_HALF_S`` s (the record's speed changes, climbs and descents), so that position and
+    velocity agree.
     """
 
     t: np.ndarray   #: knot times (the record's, scenario s)
-    s: np.ndarray   #: fitted arc length at the knots (m) ...
-    ds: np.ndarray  #: ... and its rate (m/s)
-    z: np.ndarray   #: fitted height (m) ...
-    dz: np.ndarray  #: ... and its rate
-    arc: np.ndarray  #: the polyline: arc length of each kept point (m) ...
-    xy: np.ndarray   #: ... and the point (K, 2)
-    tan: np.ndarray  #: unit tangent at each kept point (K, 2)
+    s: np.ndarray   #: distance along the ground track at the knots (m) ...
+    ds: np.ndarray  #: ... and its fitted rate, linear between knots (m/s)
+    z: np.ndarray   #: height at the knots (m) ...
+    dz: np.ndarray  #: ... and its fitted rate (m/s)
+    arc: np.ndarray  #: the smoothed ground track: arc length of each point (m) ...
+    xy: np.ndarray   #: ... the point (K, 2) ...
+    tan: np.ndarray  #: ... and the unit tangent there (K, 2)
 
     @classmethod
-    def of(cls, t: np.ndarray, p: np.ndarray) -> "Path2":
+    def of(cls, t: np.ndarray, p: np.ndarray) -> "RetimedPath":
         step = np.hypot(*np.diff(p[:, :2], axis=0).T)
         keep = np.r_[True, step > 1.0]  # a repeated (stale) position adds no point to the path
         xy = p[keep, :2]
@@ -306,7 +317,7 @@ def integral_of_linear(ts: np.ndarray, t: np.ndarray, y: np.ndarray, v: np.ndarr
 class Target:
     """A target: a recorded flight's run, shifted by ``rec0`` (scenario t = recorded t - rec0), up from ``t0`` for ``life`` s.
 
-    ``path`` (the record re-timed, :class:`Path2`) gives its motion; without one (``--truth
+    ``path`` (the record re-timed, :class:`RetimedPath`) gives its motion; without one (``--truth
     record``) the record is interpolated as stamped.
     """
 
@@ -318,7 +329,7 @@ class Target:
     life: float
     t: np.ndarray  #: recorded times minus the shift (scenario s)
     p: np.ndarray  #: ENU positions (K, 3), m
-    path: Path2 | None = None
+    path: RetimedPath | None = None
 
     def at(self, ts: np.ndarray) -> np.ndarray:
         """Positions (len(ts), 3), ts within [t0, t0 + life]."""
@@ -367,7 +378,7 @@ def choose_targets(flights: list[Flight], frame: Frame, rng, n: int, duration: f
         sel = (t >= start - margin) & (t <= end + margin) & (np.arange(len(t)) >= i) & (np.arange(len(t)) <= j)
         tk, pk = t[sel] - rec0, p[sel]
         out.append(Target(f"F{k + 1}", fl.icao24, fl.callsign, rec0, start - rec0, end - start, tk, pk,
-                          Path2.of(tk, pk) if smooth else None))
+                          RetimedPath.of(tk, pk) if smooth else None))
     return out
 
 
@@ -450,7 +461,7 @@ def write(out, n_targets: int = 130, duration: float = 120.0, seed: int = 1, dim
           sample: str = DEFAULT_SAMPLE, origin: tuple = DEFAULT_ORIGIN, truth: str = "smooth") -> dict:
     """Write sensors.json, detections.jsonl, truth.jsonl and flights.json into ``out``; return a summary.
 
-    ``truth``: ``smooth`` (the records re-timed, :class:`Path2`) or ``record`` (interpolated as stamped).
+    ``truth``: ``smooth`` (the records re-timed, :class:`RetimedPath`) or ``record`` (interpolated as stamped).
     """
     if dims not in (2, 3):
         raise FlightsError(f"dims: expected 2 or 3, got {dims}")

@@ -164,7 +164,7 @@ def test_local_quadratic_and_the_path_reproduce_a_known_motion():
     re-timed path gives back its positions and velocities."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import numpy as np
-    from make_flights import Path2, local_quadratic
+    from make_flights import RetimedPath, local_quadratic
 
     x = np.linspace(-5.0, 5.0, 41)
     val, slope = local_quadratic(x, 2.0 + 3.0 * x - 0.5 * x**2, 2.0)
@@ -178,7 +178,7 @@ def test_local_quadratic_and_the_path_reproduce_a_known_motion():
     p = np.column_stack([r * np.sin(ang), r * (1 - np.cos(ang)), 3_000.0 + 5.0 * t])
     rng = np.random.default_rng(7)
     stamped = t + rng.uniform(-0.5, 0.5, t.size)  # the instant each stamped position was taken
-    path = Path2.of(t, np.column_stack([r * np.sin((200.0 * stamped + 0.15 * stamped**2) / r),
+    path = RetimedPath.of(t, np.column_stack([r * np.sin((200.0 * stamped + 0.15 * stamped**2) / r),
                                         r * (1 - np.cos((200.0 * stamped + 0.15 * stamped**2) / r)),
                                         3_000.0 + 5.0 * stamped]))
     inner = (t > 25) & (t < 95)
@@ -188,3 +188,21 @@ def test_local_quadratic_and_the_path_reproduce_a_known_motion():
     verr = np.linalg.norm(vel - true_v, axis=1)
     assert np.median(err) < 12.0 and err.max() < 30.0, (np.median(err), err.max())
     assert np.median(verr) < 1.5 and verr.max() < 4.0, (np.median(verr), verr.max())
+
+
+def test_short_records_give_a_line_or_a_point():
+    """A stretch of two or three fixes (gaps of up to 15 s are allowed) is fitted, never singular."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import numpy as np
+    from make_flights import RetimedPath, local_quadratic
+
+    val, slope = local_quadratic(np.array([0.0, 1.0]), np.array([1.0, 3.0]), 5.0)
+    assert np.allclose(val, [1.0, 3.0], atol=1e-5) and np.allclose(slope, 2.0, atol=1e-5)
+    val, slope = local_quadratic(np.array([0.0]), np.array([7.0]), 5.0)
+    assert val[0] == 7.0 and slope[0] == 0.0
+    for k in (2, 3):
+        t = np.arange(k) * 10.0
+        p = np.column_stack([200.0 * t, np.zeros(k), np.full(k, 1_000.0)])
+        pos, vel = RetimedPath.of(t, p).state(np.array([5.0]))
+        assert np.allclose(pos[0], [1_000.0, 0.0, 1_000.0], atol=1.0)
+        assert np.allclose(vel[0], [200.0, 0.0, 0.0], atol=0.5)
