@@ -480,21 +480,24 @@ def write(out, n_targets: int = 130, duration: float = 120.0, seed: int = 1, dim
     dets, rows = make_scenario(targets, duration, dims, rng, frame)
     epoch = datetime.fromtimestamp(min(tg.rec_t0 for tg in targets), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "sensors.json").write_text(json.dumps(sensors_doc(dims, epoch, origin), indent=1) + "\n")
-    with open(out / "detections.jsonl", "w") as f:
-        f.writelines(json.dumps(d) + "\n" for d in dets)
-    with open(out / "truth.jsonl", "w") as f:
-        f.writelines(json.dumps(r) + "\n" for r in rows)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "sensors.json").write_text(json.dumps(sensors_doc(dims, epoch, origin), indent=1) + "\n")
+        with open(out / "detections.jsonl", "w") as f:
+            f.writelines(json.dumps(d) + "\n" for d in dets)
+        with open(out / "truth.jsonl", "w") as f:
+            f.writelines(json.dumps(r) + "\n" for r in rows)
+        (out / "flights.json").write_text(json.dumps({
+            "sample": str(sample), "seed": seed, "truth": truth,
+            "dims": dims, "origin": list(origin), "duration_s": duration,
+            "targets": [{"id": tg.name, "icao24": tg.icao24, "callsign": tg.callsign, "recorded_start": tg.rec_t0,
+                         "t0": tg.t0, "life_s": round(tg.life, 3)} for tg in targets],
+        }, indent=1) + "\n")
+    except OSError as e:
+        raise FlightsError(f"{out}: cannot write the scenario there ({e.strerror or e})") from None
     per_t = defaultdict(int)
     for r in rows:
         per_t[r["t"]] += 1
-    (out / "flights.json").write_text(json.dumps({
-        "sample": str(sample), "seed": seed, "truth": truth,
-        "dims": dims, "origin": list(origin), "duration_s": duration,
-        "targets": [{"id": tg.name, "icao24": tg.icao24, "callsign": tg.callsign, "recorded_start": tg.rec_t0,
-                     "t0": tg.t0, "life_s": round(tg.life, 3)} for tg in targets],
-    }, indent=1) + "\n")
     return {"out": str(out), "targets": len(targets), "detections": len(dets), "truth_lines": len(rows),
             "max_simultaneous": max(per_t.values()) if per_t else 0,
             "mean_simultaneous": sum(per_t.values()) / len(per_t) if per_t else 0.0}

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -195,9 +196,17 @@ def main():
     ap.add_argument("--duration", type=float, default=120.0)
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
-    p = write(a.out, a.targets, a.duration, a.seed)
+    if not (a.targets >= 1 and a.duration > 0):
+        print(f"Error: expected --targets >= 1 and --duration > 0, got {a.targets}, {a.duration}", file=sys.stderr)
+        return 1
+    try:
+        p = write(a.out, a.targets, a.duration, a.seed)
+    except OSError as e:
+        print(f"Error: {a.out}: cannot write the scenario there ({e.strerror or e})", file=sys.stderr)
+        return 1
     print(f"wrote {p[3]} and {p[2]}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
