@@ -226,7 +226,11 @@ def local_quadratic(x: np.ndarray, y: np.ndarray, half: float, rows: int = 512) 
 
 
 def hermite(ts: np.ndarray, t: np.ndarray, y: np.ndarray, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Cubic Hermite interpolation of knots (t, y, dy) at ts (inside [t[0], t[-1]]): values and slopes."""
+    """Cubic Hermite interpolation of knots (t, y, dy) at ts (inside [t[0], t[-1]]): values and slopes.
+
+    The polynomial of ``skyweave.metrics.interp.hermite_states``, written again here on purpose: this
+    writer imports nothing of skyweave, so that the scenario it writes is independent of it.
+    """
     i = np.clip(np.searchsorted(t, ts, side="right") - 1, 0, len(t) - 2)
     h = t[i + 1] - t[i]
     u = (ts - t[i]) / h

@@ -14,9 +14,9 @@ Per step of length T, with mode probabilities μ and the mode transition matrix 
     x = Σ μ_j x_j,  P = Σ μ_j [P_j + (x_j − x)(x_j − x)ᵀ]              (combination)
 Sensors here are asynchronous, so Π comes from a continuous-time Markov chain with mean sojourn
 times τ_j: Π(T) = exp(Λ T) with Λ_jj = −1/τ_j and the leaving rate split evenly over the other
-modes, or as given shares say (:func:`departure_shares`: the star-shaped chain of the grid of
-known-rate turn modes, :func:`skyweave.track.tracker.make_estimator`), computed once by eigen-decomposition, then per
-track. With a :class:`LearntTPM` each track learns its own rates from its mode probabilities
+modes (:func:`even_shares`), or as given shares say (:func:`departure_shares`: the star-shaped
+chain of the grid of known-rate turn modes that :func:`skyweave.track.tracker.make_estimator`
+builds), computed once by eigen-decomposition, then per track. With a :class:`LearntTPM` each track learns its own rates from its mode probabilities
 (``imm_learn_tpm``), and Π(T) is the exponential of its own generator.
 """
 
@@ -506,4 +506,4 @@ def set_rows(st: dict, idx, new: dict) -> None:
         st[k][idx] = v
 
 
-__all__ = ["AdaptiveQ", "LearntTPM", "expm_rates", "SingleModel", "IMM", "departure_shares", "gaussian_loglik", "state_rows", "set_rows", "symmetrise"]
+__all__ = ["AdaptiveQ", "LearntTPM", "expm_rates", "SingleModel", "IMM", "departure_shares", "even_shares", "gaussian_loglik", "state_rows", "set_rows", "symmetrise"]

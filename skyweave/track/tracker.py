@@ -50,8 +50,8 @@ def make_estimator(cfg: TrackerConfig, d: int):
     sojourn ``imm_turn_sojourn_s``, turn rate held at its own ± ``imm_omega_sigma``); in 3-D the
     high-noise CV mode where ``imm_q_high`` > 0. Without a grid each mode's departures split evenly
     over the others; with one the chain is star-shaped (:func:`departure_shares`, ``imm_turn_hop``).
-    A new track starts at 0.8 on CV (0.7 when the 3-D high mode stands beside the CT modes alone),
-    the rest split evenly. ``imm_learn_tpm`` learns each track's rates, these as the prior.
+    A new track starts at 0.8 on CV (0.7 in 3-D with the high mode and no grid), the rest split
+    evenly. ``imm_learn_tpm`` learns each track's rates, these as the prior.
     """
     ad = AdaptiveQ(cfg.adaptive_q_memory, cfg.adaptive_q_min, cfg.adaptive_q_max) if cfg.adaptive_q else None
     if cfg.model != "imm":
