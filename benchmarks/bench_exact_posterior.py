@@ -110,20 +110,21 @@ def turn_matrix(w: float, T: float) -> np.ndarray:
 
 
 def duration_steps(a: float, b: float, dt: float) -> np.ndarray:
-    """P(K = k), k = 0, 1, ...: a turn drawn uniformly from [a, b] s lasts K = ceil(D / dt) steps."""
+    """Element i: P(K = i + 1), where a turn of D ~ U(a, b) s lasts K = ceil(D / dt) steps."""
     kmax = int(math.ceil(b / dt)) + 1
     edges = np.clip(np.arange(kmax + 1) * dt, a, b)
-    return np.diff(edges) / (b - a)          # P((k-1)dt < D <= k dt) at index k - 1 ... shifted below
+    return np.diff(edges) / (b - a)          # P(i dt < D <= (i + 1) dt)
 
 
 def continue_probs(a: float, b: float, dt: float) -> np.ndarray:
-    """c[j] = P(K > j | K >= j): a turn that has run j >= 1 steps runs another (index j)."""
-    mass = duration_steps(a, b, dt)          # mass[k-1] = P(K = k)
-    pk = np.concatenate([[0.0], mass])       # pk[k] = P(K = k)
-    surv = pk[::-1].cumsum()[::-1]           # surv[k] = P(K >= k)
+    """c[j] = P(K > j | K >= j): a turn that has run j >= 1 steps runs another (c[0] = 0, and 0
+    where no turn lasts j steps)."""
+    pk = np.concatenate([[0.0], duration_steps(a, b, dt)])   # pk[k] = P(K = k)
+    surv = np.r_[pk[::-1].cumsum()[::-1], 0.0]               # surv[k] = P(K >= k)
     c = np.zeros(len(pk) + 1)
-    for j in range(1, len(pk)):
-        c[j] = surv[j + 1] / surv[j] if j + 1 < len(pk) and surv[j] > 0 else 0.0
+    j = np.arange(1, len(pk))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c[j] = np.where(surv[j] > 0, surv[j + 1] / surv[j], 0.0)
     return c
 
 

@@ -335,20 +335,18 @@ class Target:
     p: np.ndarray  #: ENU positions (K, 3), m
     path: RetimedPath | None = None
 
-    def at(self, ts: np.ndarray) -> np.ndarray:
-        """Positions (len(ts), 3), ts within [t0, t0 + life]."""
+    def state(self, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions and velocities (len(ts), 3), m and m/s, ts within [t0, t0 + life]: the re-timed
+        path's, or the record interpolated as stamped with velocities as central differences over
+        +-1 s of that interpolation, inside the record."""
         if self.path is not None:
-            return self.path.state(ts)[0]
-        return np.stack([np.interp(ts, self.t, self.p[:, k]) for k in range(3)], axis=1)
-
-    def velocity(self, ts: np.ndarray) -> np.ndarray:
-        """Velocities (len(ts), 3), m/s: the re-timed path's, or central differences over +-1 s of the
-        interpolation, inside the record."""
-        if self.path is not None:
-            return self.path.state(ts)[1]
+            return self.path.state(ts)
         lo = np.maximum(ts - 1.0, self.t[0])
         hi = np.minimum(ts + 1.0, self.t[-1])
-        return (self.at(hi) - self.at(lo)) / np.maximum(hi - lo, 1e-9)[:, None]
+        return self._interp(ts), (self._interp(hi) - self._interp(lo)) / np.maximum(hi - lo, 1e-9)[:, None]
+
+    def _interp(self, ts: np.ndarray) -> np.ndarray:
+        return np.stack([np.interp(ts, self.t, self.p[:, k]) for k in range(3)], axis=1)
 
 
 def choose_targets(flights: list[Flight], frame: Frame, rng, n: int, duration: float,
@@ -410,7 +408,7 @@ def make_scenario(targets: list[Target], duration: float, dims: int, rng, frame:
     states = {}  # (target, time) -> (position, velocity), each target's whole life at once
     for tg in targets:
         ts = times[(times >= tg.t0 - 1e-9) & (times <= tg.t0 + tg.life + 1e-9)]
-        for t, p, v in zip(ts.tolist(), tg.at(ts), tg.velocity(ts)):
+        for t, p, v in zip(ts.tolist(), *tg.state(ts)):
             states[tg.name, t] = (p, v)
     for t, rad in scans:
         live = [tg for tg in targets if tg.t0 - 1e-9 <= t <= tg.t0 + tg.life + 1e-9]
